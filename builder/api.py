@@ -1,0 +1,149 @@
+"""The public Python API: build one target's dependencies (and bundle) into a directory."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.architectures import Architecture
+from builder.config import BuildConfig
+from builder.errors import MissingDependenciesError, PipelineError, UsageError
+from builder.job import PipelineResult
+from builder.output import assemble, replace_directory, staging_dir
+from builder.redact import redact
+from builder.report import TargetReport
+from builder.requirements_file import ParsedRequirements, parse_requirements
+from builder.runtimes import Runtime, deprecation_warning, get_runtime
+from builder.ui import BuildUI, NullUI
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    runtime: Runtime
+    architecture: Architecture
+    requirements: Path | None
+    output: Path
+    source_dir: Path | None = None
+    config: BuildConfig = BuildConfig()
+
+    @property
+    def target(self) -> str:
+        return f"{self.runtime.name}/{self.architecture.value}"
+
+
+def _run_pipeline(request: BuildRequest, parsed: ParsedRequirements | None, scratch: Path,
+                  ui: BuildUI) -> tuple[PipelineResult, Path, str | None]:
+    if not request.config.use_container:
+        from builder.host_runner import run_on_host
+
+        result, target_dir = run_on_host(request.runtime, request.architecture, request.config,
+                                         parsed, scratch, ui)
+        return result, target_dir, None
+    from builder.container_runner import run_in_container
+
+    return run_in_container(request.runtime, request.architecture, request.config, parsed,
+                            scratch, ui)
+
+
+def _check_request(request: BuildRequest) -> None:
+    if request.requirements is not None and not request.requirements.is_file():
+        raise UsageError(f"requirements file not found: {request.requirements}",
+                         hint="pass the path of an existing requirements file")
+    if request.source_dir is not None and not request.source_dir.is_dir():
+        raise UsageError(f"source directory not found: {request.source_dir}")
+    output = request.output.resolve()
+    if request.source_dir is not None and output == request.source_dir.resolve():
+        raise UsageError("the output directory cannot be the source directory",
+                         hint="pick another --output, e.g. build/")
+
+
+def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetReport:
+    """Build one runtime/architecture; the report says ``ok``, ``missing`` or ``error``.
+
+    Input errors raise; a build that ran and failed returns its report, and the previous
+    output is left exactly as it was.
+    """
+    ui = ui or NullUI()
+    _check_request(request)
+    warning = deprecation_warning(request.runtime)
+    warnings = [warning] if warning else []
+    parsed = None
+    if request.requirements is None:
+        warnings.append("no requirements file: copying the source only")
+    else:
+        parsed = parse_requirements(request.requirements)
+        warnings += parsed.warnings
+    for message in warnings:
+        ui.warning(request.target, message)
+    scratch = Path(tempfile.mkdtemp(prefix="lambda-builder-"))
+    try:
+        result, target_dir, image = _run_pipeline(request, parsed, scratch, ui)
+        output = None
+        if result.status == "ok":
+            ui.step(request.target, f"writing {request.output}")
+            staged = staging_dir(request.output)
+            try:
+                assemble(target_dir, request.source_dir, staged, exclude=(request.output,))
+                replace_directory(staged, request.output)
+            finally:
+                shutil.rmtree(staged, ignore_errors=True)
+            output = str(request.output)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    error = None
+    if result.error:
+        error = redact(result.error.get("message", "") + (
+            f"\nhint: {result.error['hint']}" if result.error.get("hint") else ""))
+    return TargetReport(
+        runtime=request.runtime.name, architecture=request.architecture.value,
+        glibc=request.runtime.glibc_text, python=result.python,
+        mode="container" if request.config.use_container else "host", image=image,
+        input=str(request.requirements) if request.requirements else None,
+        input_kind="requirements.txt" if request.requirements else None,
+        output=output, status=result.status, packages=result.packages, missing=result.missing,
+        warnings=[redact(w) for w in warnings + result.warnings], error=error,
+    )
+
+
+def raise_for_status(report: TargetReport) -> None:
+    if report.status == "missing":
+        names = ", ".join(f"{m.name} {m.version}".strip() for m in report.missing)
+        raise MissingDependenciesError(
+            f"could not satisfy: {names}", target=report.name,
+            missing=[m.model_dump() for m in report.missing],
+            hint="see each package's reason above; the previous output was left untouched")
+    if report.status == "error":
+        raise PipelineError(report.error or "the build failed", target=report.name)
+
+
+class PythonPipDependencyBuilder:
+    """Builds a requirements file's dependencies for a Lambda runtime (the classic shape)."""
+
+    def __init__(self, runtime: str, config: BuildConfig | None = None):
+        self.runtime = get_runtime(runtime)
+        self.config = config or BuildConfig()
+
+    def build_dependencies(self, artifacts_dir_path: str | Path,
+                           requirements_path: str | Path | None, ui: BuildUI | None = None
+                           ) -> TargetReport:
+        request = BuildRequest(
+            runtime=self.runtime, architecture=self.config.architecture,
+            requirements=Path(requirements_path) if requirements_path else None,
+            output=Path(artifacts_dir_path), config=self.config)
+        report = build_target(request, ui)
+        raise_for_status(report)
+        return report
+
+
+def build_dependencies(artifacts_dir_path: str | Path, requirements_path: str | Path | None,
+                       runtime: str, ui: BuildUI | None = None,
+                       config: BuildConfig | None = None) -> TargetReport:
+    """Install the dependencies of ``requirements_path`` for ``runtime`` into a directory.
+
+    Raises ``MissingDependenciesError`` (with each package's reason) when some cannot be
+    satisfied for the target; the directory is then left as it was.
+    """
+    builder = PythonPipDependencyBuilder(runtime, config)
+    return builder.build_dependencies(artifacts_dir_path, requirements_path, ui)

@@ -1,0 +1,86 @@
+"""The ``lambda-builder`` command: argument parsing, and every error turned into a message."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from builder.errors import BuilderError
+from builder.redact import redact
+
+ENV_PREFIX = "LAMBDA_BUILDER_"
+
+
+def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source_dir", nargs="?", metavar="SOURCE_DIR",
+                        help="your function's source (copied over the dependencies)")
+    parser.add_argument("-r", "--requirements", metavar="FILE",
+                        help="requirements file (default: SOURCE_DIR/requirements.txt)")
+    parser.add_argument("--runtime", default=os.environ.get(f"{ENV_PREFIX}RUNTIME"),
+                        help="python3.9 ... python3.14; several comma-separated")
+    parser.add_argument("--arch", default=os.environ.get(f"{ENV_PREFIX}ARCH", "x86_64"),
+                        help="x86_64 or arm64; several comma-separated (default: x86_64)")
+    parser.add_argument("-o", "--output", default="build", metavar="DIR",
+                        help="output directory (default: build)")
+    parser.add_argument("--report", metavar="FILE", help="write the JSON build report here")
+    parser.add_argument("--no-container", action="store_true",
+                        help="run pip on this host (it must match the target)")
+    parser.add_argument("--base-image", metavar="IMAGE",
+                        help="replace public.ecr.aws/lambda/python:<version> (mirrors, digests)")
+    parser.add_argument("--ca-bundle", metavar="FILE",
+                        help="CA certificates for pip in the container (default: SSL_CERT_FILE,"
+                             " REQUESTS_CA_BUNDLE or PIP_CERT when set)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="ignore and do not fill the download/build cache")
+    parser.add_argument("--cache-dir", metavar="DIR", help="host cache directory")
+    parser.add_argument("--index-url", metavar="URL")
+    parser.add_argument("--extra-index-url", metavar="URL", action="append", default=[])
+    parser.add_argument("--find-links", metavar="PATH_OR_URL", action="append", default=[])
+    parser.add_argument("--trusted-host", metavar="HOST", action="append", default=[])
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lambda-builder",
+        description="Build Python dependencies for AWS Lambda inside the Lambda images.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    build = commands.add_parser("build", help="build dependencies (and bundles) for Lambda")
+    _add_build_arguments(build)
+    commands.add_parser("doctor", help="check Docker, emulation, images, CA bundle and proxy")
+    return parser
+
+
+def _print_error(error: BuilderError) -> None:
+    sys.stderr.write(f"error: {redact(str(error))}\n")
+    if error.hint:
+        sys.stderr.write(f"hint: {redact(error.hint)}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            from builder.build_command import run_build
+
+            return run_build(args)
+        if args.command == "doctor":
+            from builder.doctor import run_doctor
+
+            return run_doctor()
+        return 2
+    except BuilderError as error:
+        _print_error(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: containers removed, previous output left untouched\n")
+        return 130
+    except Exception:  # an unexpected failure is a bug: show it all, but without secrets
+        sys.stderr.write(redact(traceback.format_exc()))
+        sys.stderr.write("error: internal error in lambda-builder; please report it\n")
+        return 70

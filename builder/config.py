@@ -1,0 +1,41 @@
+"""Build configuration: what the API and CLI accept, validated once at the edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from builder.architectures import Architecture
+from builder.incontainer.protocol import DEFAULT_ALLOWLIST
+
+
+class IndexConfig(BaseModel):
+    """Where pip looks for packages; URLs may carry credentials and are never logged."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    trusted_hosts: tuple[str, ...] = ()
+
+
+class BuildConfig(BaseModel):
+    """Everything about a build except what to build (requirements) and for which runtime."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    architecture: Architecture = Architecture.X86_64
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    use_container: bool = True
+    base_image: str | None = None
+    ca_bundle: Path | None = None
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
+    verbose: bool = False
+    quiet: bool = False
+    compile_bytecode: bool = False
+    ssh: bool = False
+    docker_host_network: bool | None = None  # None: decide from where the engine runs

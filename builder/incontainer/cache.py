@@ -1,0 +1,68 @@
+"""A cache keyed by content: built wheels by the sha256 of their sdist, downloads by file name.
+
+pip's HTTP cache depends on caching headers that some networks strip, so it cannot be relied on;
+what this cache returns is decided only by the bytes that went in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class BuildCache:
+    def __init__(self, root: str | None):
+        self.root = root
+        if root:
+            os.makedirs(self.files_dir, exist_ok=True)
+
+    @property
+    def files_dir(self) -> str:
+        return os.path.join(self.root or "", "files")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.root)
+
+    def _built_dir(self, sdist: str, variant: str) -> str:
+        return os.path.join(self.root or "", "built", f"{file_sha256(sdist)}-{variant}")
+
+    def lookup_built(self, sdist: str, variant: str) -> list[str]:
+        """Wheels built earlier from exactly these sdist bytes, in the same variant."""
+        if not self.root:
+            return []
+        directory = self._built_dir(sdist, variant)
+        if not os.path.isdir(directory):
+            return []
+        return [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".whl")]
+
+    def store_built(self, sdist: str, variant: str, wheels: list[str]) -> None:
+        if not self.root or not wheels:
+            return
+        final = self._built_dir(sdist, variant)
+        temp = final + ".tmp"
+        shutil.rmtree(temp, ignore_errors=True)
+        os.makedirs(temp)
+        for wheel in wheels:
+            shutil.copy2(wheel, temp)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(temp, final)
+
+    def store_downloads(self, directory: str) -> None:
+        """Keep downloaded files so later runs find them through ``--find-links``."""
+        if not self.root or not os.path.isdir(directory):
+            return
+        for name in os.listdir(directory):
+            cached = os.path.join(self.files_dir, name)
+            if not os.path.exists(cached):
+                shutil.copy2(os.path.join(directory, name), cached + ".tmp")
+                os.replace(cached + ".tmp", cached)

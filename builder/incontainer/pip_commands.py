@@ -1,0 +1,83 @@
+"""The pip command lines of each pipeline pass, as pure functions."""
+
+from __future__ import annotations
+
+import sys
+
+from .tags import Target, explicit_platforms
+
+# CC/CXX pointing nowhere makes setuptools' build_ext fail to find a compiler, which is what
+# packages with optional C speedups test for before falling back to pure Python.
+NO_COMPILER_ENV = {
+    "CC": "/nonexistent/lambda-builder-no-cc",
+    "CXX": "/nonexistent/lambda-builder-no-cxx",
+    "LDSHARED": "/nonexistent/lambda-builder-no-cc -shared",
+}
+
+
+def pip(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pip", *args]
+
+
+def download_all(requirements_file: str, dest: str) -> list[str]:
+    """Pass 1: the whole closure, as pip would pick it on this interpreter."""
+    return pip("download", "--progress-bar", "off", "-r", requirements_file, "--dest", dest)
+
+
+def _pinned(spec_or_file: str, hashed: bool) -> list[str]:
+    if hashed:
+        return ["--require-hashes", "-r", spec_or_file]
+    return [spec_or_file]
+
+
+def download_compatible_wheel(
+    spec_or_file: str, target: Target, dest: str, hashed: bool = False
+) -> list[str]:
+    """Pass 2: a wheel for exactly this target, whatever machine pip runs on."""
+    platforms: list[str] = []
+    for platform in explicit_platforms(target):
+        platforms += ["--platform", platform]
+    return pip(
+        "download",
+        "--progress-bar",
+        "off",
+        "--no-deps",
+        "--only-binary=:all:",
+        *platforms,
+        "--implementation",
+        "cp",
+        "--python-version",
+        f"{target.major}.{target.minor}",
+        "--abi",
+        target.abi,
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+        "--dest",
+        dest,
+        *_pinned(spec_or_file, hashed),
+    )
+
+
+def download_sdist(spec_or_file: str, dest: str, hashed: bool = False) -> list[str]:
+    """Pass 3: the source of a package whose only wheel does not fit, so it can be built."""
+    return pip(
+        "download",
+        "--progress-bar",
+        "off",
+        "--no-deps",
+        "--no-binary=:all:",
+        "--dest",
+        dest,
+        *_pinned(spec_or_file, hashed),
+    )
+
+
+def build_wheel(source: str, dest: str) -> list[str]:
+    return pip("wheel", "--progress-bar", "off", "--no-deps", "--wheel-dir", dest, source)
+
+
+def pinned_requirement_lines(name: str, version: str, hashes: list[str]) -> str:
+    options = " ".join(f"--hash={value}" for value in hashes)
+    return f"{name}=={version} {options}".rstrip() + "\n"

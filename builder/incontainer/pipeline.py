@@ -1,0 +1,271 @@
+"""The dependency algorithm: download, sort, fetch compatible wheels, build, fall back, install."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+
+from . import pip_commands as cmd
+from .cache import BuildCache
+from .install import install_wheels
+from .markers import foreign_marker_uses
+from .passes import Outcome, Runner, compiler_tail, list_dists, missing_from_download_failure
+from .protocol import Job, MissingPackage, PackageResult, Result, emit
+from .tags import DistFile, is_wheel_compatible, parse_filename
+
+
+class PipelineFailure(Exception):
+    def __init__(self, kind: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.kind, self.message, self.hint = kind, message, hint
+
+
+@dataclass
+class Sorted:
+    """What is known about each package (by canonical name) as the passes go on."""
+
+    versions: dict[str, str] = field(default_factory=dict)
+    chosen: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # wheel, how, detail
+    sdists: dict[str, str] = field(default_factory=dict)
+    incompatible: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def unresolved(self) -> list[str]:
+        names = set(self.sdists) | set(self.incompatible) | set(self.failures)
+        return sorted(names - set(self.chosen))
+
+
+class Pipeline:
+    def __init__(self, job: Job, runner: Runner):
+        self.job = job
+        self.run = runner
+        self.cache = BuildCache(job.cache_dir)
+        self.state = Sorted()
+        self.result = Result()
+
+    def path(self, *parts: str) -> str:
+        return os.path.join(self.job.work_dir, *parts)
+
+    def pip_env(self) -> dict[str, str]:
+        env = dict(self.job.pip_env)
+        if self.cache.enabled:
+            links = [env.get("PIP_FIND_LINKS", ""), self.cache.files_dir]
+            env["PIP_FIND_LINKS"] = " ".join(link for link in links if link)
+        return env
+
+    def pip(self, argv: list[str], extra_env: dict[str, str] | None = None) -> Outcome:
+        env = self.pip_env()
+        env.update(extra_env or {})
+        return self.run(argv, env)
+
+    # --- pass 1 -------------------------------------------------------------------------
+    def download_all(self) -> None:
+        if not self.job.requirements_file:
+            return
+        emit("step", step="download", message="downloading the dependency closure")
+        dest = self.path("downloads")
+        outcome = self.pip(cmd.download_all(self.job.requirements_file, dest))
+        self.cache.store_downloads(dest)
+        if not outcome.ok:
+            missing = missing_from_download_failure(outcome.tail)
+            if missing:
+                self.result.missing.extend(missing)
+                return
+            raise PipelineFailure(
+                "pip-download",
+                "pip could not download the requirements:\n" + "\n".join(outcome.tail[-12:]),
+                "run again with --verbose to see pip's full output",
+            )
+        for dist, path in list_dists(dest):
+            self.sort(dist, path, how="wheel")
+
+    def sort(self, dist: DistFile, path: str, how: str, detail: str = "") -> None:
+        self.state.versions.setdefault(dist.name, dist.version)
+        if dist.is_wheel and is_wheel_compatible(dist, self.job.target):
+            self.state.chosen.setdefault(dist.name, (path, how, detail))
+        elif dist.is_wheel:
+            self.state.incompatible.setdefault(dist.name, path)
+        else:
+            self.state.sdists.setdefault(dist.name, path)
+
+    # --- local projects -----------------------------------------------------------------
+    def build_local_projects(self) -> None:
+        for project in self.job.local_projects:
+            emit("step", step="build-local", message=f"building local project {project}")
+            dest = self.path("local", str(len(os.listdir(self.path()))))
+            outcome = self.pip(cmd.build_wheel(project, dest))
+            wheels = list_dists(dest)
+            if not outcome.ok or not wheels:
+                raise PipelineFailure(
+                    "local-build",
+                    f"local project {project} failed to build:\n{compiler_tail(outcome.tail)}",
+                    "check that the directory holds a pyproject.toml or setup.py that builds",
+                )
+            for dist, path in wheels:
+                self.state.versions[dist.name] = dist.version
+                self.state.chosen[dist.name] = (path, "built-from-sdist", f"local project {project}")
+
+    # --- passes 2 and 3 -----------------------------------------------------------------
+    def pinned(self, name: str) -> tuple[str, bool]:
+        """A spec for ``name==version``; a requirements file with hashes when the user gave some."""
+        version = self.state.versions[name]
+        hashes = self.job.hashes.get(name, [])
+        if not hashes:
+            return f"{name}=={version}", False
+        path = self.path("pins", f"{name}.txt")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(cmd.pinned_requirement_lines(name, version, hashes))
+        return path, True
+
+    def download_compatible_wheels(self) -> None:
+        for name in self.state.unresolved():
+            emit("step", step="compatible-wheel", message=f"looking for a Lambda wheel of {name}")
+            spec, hashed = self.pinned(name)
+            dest = self.path("explicit", name)
+            self.pip(cmd.download_compatible_wheel(spec, self.job.target, dest, hashed))
+            self.cache.store_downloads(dest)
+            for dist, path in list_dists(dest):
+                if dist.name == name and is_wheel_compatible(dist, self.job.target):
+                    self.state.chosen[name] = (path, "compatible-wheel", dist.filename)
+
+    def download_missing_sdists(self) -> None:
+        for name in self.state.unresolved():
+            if name in self.state.sdists:
+                continue
+            emit("step", step="sdist", message=f"fetching the source of {name}")
+            spec, hashed = self.pinned(name)
+            dest = self.path("sdists", name)
+            self.pip(cmd.download_sdist(spec, dest, hashed))
+            self.cache.store_downloads(dest)
+            for dist, path in list_dists(dest):
+                if dist.name == name and not dist.is_wheel:
+                    self.state.sdists[name] = path
+
+    # --- passes 4 and 5 -----------------------------------------------------------------
+    def build_one(self, name: str, variant: str) -> str | None:
+        """Build the sdist of ``name``; the compatible wheel's path, or None (reason recorded)."""
+        sdist = self.state.sdists[name]
+        wheels = self.cache.lookup_built(sdist, variant)
+        if not wheels:
+            dest = self.path("built", variant, name)
+            extra = cmd.NO_COMPILER_ENV if variant == "no-c" else {}
+            outcome = self.pip(cmd.build_wheel(sdist, dest), extra)
+            wheels = [path for _dist, path in list_dists(dest)]
+            if not outcome.ok or not wheels:
+                self.state.failures[name] = compiler_tail(outcome.tail)
+                return None
+            self.cache.store_built(sdist, variant, wheels)
+        for wheel in wheels:
+            dist = parse_filename(os.path.basename(wheel))
+            if dist is not None and is_wheel_compatible(dist, self.job.target):
+                return wheel
+        self.state.incompatible[name] = wheels[0]
+        self.state.failures.setdefault(name, f"built {os.path.basename(wheels[0])}, not usable")
+        return None
+
+    def build_sdists(self) -> None:
+        for variant, how in (("native", "built-from-sdist"), ("no-c", "built-without-c-extensions")):
+            todo = [name for name in self.state.unresolved() if name in self.state.sdists]
+            if todo and not self.job.allow_builds:
+                raise PipelineFailure(
+                    "environment-mismatch",
+                    "these packages must be built from source, which host mode can only do on "
+                    f"a {self.job.target.machine} machine: {', '.join(todo)}",
+                    "drop --no-container so the build runs in the Lambda image",
+                )
+            for name in todo:
+                label = "without a C compiler" if variant == "no-c" else "from source"
+                emit("step", step=f"build-{variant}", message=f"building {name} {label}")
+                wheel = self.build_one(name, variant)
+                if wheel is not None:
+                    self.state.chosen[name] = (wheel, how, os.path.basename(self.state.sdists[name]))
+                    self.state.failures.pop(name, None)
+
+    # --- passes 6 and 7 -----------------------------------------------------------------
+    def apply_allowlist(self) -> None:
+        for name in self.state.unresolved():
+            wheel = self.state.incompatible.get(name)
+            if name in self.job.allowlist and wheel:
+                detail = f"{os.path.basename(wheel)} is tagged for another platform; {name} " \
+                    "falls back to pure Python when its compiled parts cannot load"
+                self.state.chosen[name] = (wheel, "allowlisted", detail)
+                self.result.warnings.append(f"{name}: {detail}")
+
+    def record_missing(self) -> None:
+        target = self.job.target.describe()
+        for name in self.state.unresolved():
+            version = self.state.versions.get(name, "")
+            if name in self.state.sdists:
+                reason = "sdist build failed"
+                hint = (
+                    "the package needs headers or libraries the Lambda image lacks: look for a "
+                    "version with a Lambda-compatible wheel, or pin one that builds"
+                )
+                detail = self.state.failures.get(name, "")
+            else:
+                wheel = os.path.basename(self.state.incompatible.get(name, ""))
+                reason = f"no compatible wheel for {target}, and no sdist to build"
+                hint = "pin a version that publishes a manylinux wheel for this target"
+                detail = f"only found {wheel}" if wheel else ""
+            self.result.missing.append(MissingPackage(name, version, reason, hint, detail))
+
+    # --- pass 8 -------------------------------------------------------------------------
+    def install(self) -> None:
+        emit("step", step="install", message=f"installing {len(self.state.chosen)} wheels")
+        wheels = [path for path, _how, _detail in self.state.chosen.values()]
+        os.makedirs(self.job.target_dir, exist_ok=True)
+        plan = install_wheels(wheels, self.job.target_dir)
+        if plan.dropped:
+            self.result.warnings.append(
+                f"left out {len(plan.dropped)} scripts/headers/data files that have no place "
+                "in a Lambda bundle"
+            )
+        for name in sorted(self.state.chosen):
+            path, how, detail = self.state.chosen[name]
+            version = self.state.versions.get(name) or _version_of(path)
+            self.result.packages.append(
+                PackageResult(name, version, os.path.basename(path), how, detail)
+            )
+
+    def check_foreign_markers(self) -> None:
+        if not self.job.foreign_marker_keys:
+            return
+        wheels = [path for path, _h, _d in self.state.chosen.values()]
+        uses = foreign_marker_uses(wheels, self.job.foreign_marker_keys)
+        if uses:
+            raise PipelineFailure(
+                "environment-mismatch",
+                "these dependencies choose their own dependencies by markers this host "
+                "evaluates differently from Lambda:\n  " + "\n  ".join(uses),
+                "drop --no-container so the markers are evaluated inside the Lambda image",
+            )
+
+    def execute(self) -> Result:
+        self.download_all()
+        if self.result.missing:
+            self.result.status = "missing"
+            return self.result
+        self.build_local_projects()
+        self.download_compatible_wheels()
+        self.download_missing_sdists()
+        self.build_sdists()
+        self.apply_allowlist()
+        self.record_missing()
+        self.check_foreign_markers()
+        if self.result.missing:
+            self.result.status = "missing"
+            return self.result
+        self.install()
+        return self.result
+
+    def clean(self) -> None:
+        """Every intermediate file goes; only the target directory and the cache stay."""
+        for part in ("downloads", "explicit", "sdists", "built", "local", "pins"):
+            shutil.rmtree(self.path(part), ignore_errors=True)
+
+
+def _version_of(wheel_path: str) -> str:
+    dist = parse_filename(os.path.basename(wheel_path))
+    return dist.version if dist else ""

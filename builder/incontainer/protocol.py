@@ -1,0 +1,124 @@
+"""The job read from JSON, the result written as JSON, and progress events on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .tags import Target
+
+SCHEMA_VERSION = 1
+EVENT_PREFIX = "@@lambda-builder "
+
+# Packages whose wheels claim an incompatible platform but whose C parts are optional at import
+# time: each falls back to pure Python when its compiled module cannot load.
+#   sqlalchemy: the cextensions (and cython modules in 2.x) are optional speedups.
+#   pyyaml: `yaml` imports `_yaml` (libyaml bindings) in a try block and uses the pure parser.
+#   pyrsistent: pvectorc is optional; the pure-Python pvector is used without it.
+DEFAULT_ALLOWLIST = ("sqlalchemy", "pyyaml", "pyrsistent")
+
+
+class JobError(Exception):
+    """The job file is unusable: an internal error between host and pipeline."""
+
+
+@dataclass
+class Job:
+    target: Target
+    runtime: str
+    work_dir: str
+    target_dir: str
+    requirements_file: str | None = None
+    hashes: dict[str, list[str]] = field(default_factory=dict)
+    local_projects: list[str] = field(default_factory=list)
+    pip_env: dict[str, str] = field(default_factory=dict)
+    cache_dir: str | None = None
+    allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
+    foreign_marker_keys: list[str] = field(default_factory=list)
+    allow_builds: bool = True
+    compile_bytecode: bool = False
+    verbose: bool = False
+
+
+def read_job(path: str) -> Job:
+    with open(path, encoding="utf-8") as stream:
+        data = json.load(stream)
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise JobError(
+            f"job schema {data.get('schema_version')!r} is not {SCHEMA_VERSION}: "
+            "host and pipeline come from different versions of lambda-builder"
+        )
+    target = data["target"]
+    return Job(
+        target=Target(
+            int(target["major"]), int(target["minor"]), target["machine"], tuple(target["glibc"])
+        ),
+        runtime=data["runtime"],
+        work_dir=data["work_dir"],
+        target_dir=data["target_dir"],
+        requirements_file=data.get("requirements_file"),
+        hashes={k: list(v) for k, v in data.get("hashes", {}).items()},
+        local_projects=list(data.get("local_projects", [])),
+        pip_env=dict(data.get("pip_env", {})),
+        cache_dir=data.get("cache_dir"),
+        allowlist=tuple(data.get("allowlist", DEFAULT_ALLOWLIST)),
+        foreign_marker_keys=list(data.get("foreign_marker_keys", [])),
+        allow_builds=bool(data.get("allow_builds", True)),
+        compile_bytecode=bool(data.get("compile_bytecode", False)),
+        verbose=bool(data.get("verbose", False)),
+    )
+
+
+@dataclass
+class PackageResult:
+    name: str
+    version: str
+    wheel: str
+    how: str
+    detail: str = ""
+
+
+@dataclass
+class MissingPackage:
+    name: str
+    version: str
+    reason: str
+    hint: str
+    detail: str = ""
+
+
+@dataclass
+class Result:
+    status: str = "ok"  # ok | missing | error
+    python: str = ""
+    machine: str = ""
+    glibc: str = ""
+    packages: list[PackageResult] = field(default_factory=list)
+    missing: list[MissingPackage] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["schema_version"] = SCHEMA_VERSION
+        return data
+
+
+def write_result(result: Result, path: str) -> None:
+    """Write atomically, so a reader never sees half a result."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=".result-")
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        json.dump(result.to_json(), stream, indent=2, sort_keys=True)
+    os.replace(temp, path)
+
+
+def emit(event: str, **fields: Any) -> None:
+    """A progress event for the host, one JSON object on a prefixed stdout line."""
+    fields["event"] = event
+    sys.stdout.write(EVENT_PREFIX + json.dumps(fields, sort_keys=True) + "\n")
+    sys.stdout.flush()

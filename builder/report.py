@@ -1,0 +1,111 @@
+"""The build report: one JSON document per build, and the short summary for the terminal."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from builder.job import MissingOutcome, PackageOutcome
+
+REPORT_SCHEMA_VERSION = 1
+
+
+class ArtifactRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["directory", "function-zip", "layer-zip"]
+    path: str
+    sha256: str | None = None
+    size: int
+    unzipped_size: int | None = None
+
+
+class TargetReport(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    runtime: str
+    architecture: str
+    glibc: str
+    python: str = ""
+    mode: Literal["container", "host"]
+    image: str | None = None
+    input: str | None = None
+    input_kind: str | None = None
+    output: str | None = None
+    status: Literal["ok", "missing", "error"]
+    packages: list[PackageOutcome] = Field(default_factory=list)
+    missing: list[MissingOutcome] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    error: str | None = None
+    artifacts: list[ArtifactRecord] = Field(default_factory=list)
+    sizes: dict[str, Any] | None = None
+    verification: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.runtime}/{self.architecture}"
+
+
+class BuildReport(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = REPORT_SCHEMA_VERSION
+    tool: str = "lambda-builder"
+    targets: list[TargetReport]
+
+    @property
+    def ok(self) -> bool:
+        return all(target.status == "ok" for target in self.targets)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(report: BuildReport, path: Path) -> None:
+    write_atomic(path, report.model_dump_json(indent=2) + "\n")
+
+
+def _counts(target: TargetReport) -> str:
+    by_how: dict[str, int] = {}
+    for package in target.packages:
+        by_how[package.how] = by_how.get(package.how, 0) + 1
+    return ", ".join(f"{count} {how}" for how, count in sorted(by_how.items())) or "no packages"
+
+
+def summarize(report: BuildReport) -> str:
+    """A few lines per target: what was built and, on failure, what is missing and why."""
+    lines = []
+    for target in report.targets:
+        where = f" -> {target.output}" if target.output and target.status == "ok" else ""
+        lines.append(f"{target.name} (glibc {target.glibc}, {target.mode}): "
+                     f"{target.status}{where}")
+        if target.packages:
+            lines.append(f"  {len(target.packages)} packages: {_counts(target)}")
+        for package in target.packages:
+            if package.how not in ("wheel", "compatible-wheel"):
+                lines.append(f"    {package.name} {package.version}: {package.how}")
+        for artifact in target.artifacts:
+            lines.append(f"  {artifact.kind}: {artifact.path} ({artifact.size:,} bytes)")
+        for missing in target.missing:
+            lines.append(f"  missing {missing.name} {missing.version}: {missing.reason}")
+            for detail in missing.detail.splitlines()[-6:]:
+                lines.append(f"      {detail}")
+            lines.append(f"    hint: {missing.hint}")
+        if target.error:
+            lines.append(f"  error: {target.error}")
+    return "\n".join(lines)
