@@ -440,8 +440,10 @@ def _page(title: str, links: str) -> str:
     )
 
 
-def hermetic_pip_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
-    """Return ``base`` (default ``os.environ``) without ``PIP_*`` and with no pip config.
+def hermetic_pip_env(
+    overrides: Mapping[str, str] | None = None, *, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Return ``base`` (default ``os.environ``) without ``PIP_*``, plus ``overrides``.
 
     ``--isolated`` is not enough on its own: pip's build-isolation subprocess (which installs
     build requirements) does not get ``--isolated`` and still reads ``PIP_*`` variables and
@@ -458,7 +460,7 @@ def hermetic_pip_env(base: Mapping[str, str] | None = None, **extra: str) -> dic
     env["PIP_NO_CACHE_DIR"] = "1"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
-    env.update(extra)
+    env.update(overrides or {})
     return env
 
 

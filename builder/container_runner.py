@@ -1,0 +1,103 @@
+"""Running the pipeline inside the builder image for a runtime and architecture."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+
+from builder import workspace as ws
+from builder.architectures import Architecture
+from builder.builder_image import ensure_builder_image
+from builder.config import BuildConfig
+from builder.container import BuildContainer
+from builder.docker_engine import Engine, connect
+from builder.emulation import emulation_error, is_exec_format_error
+from builder.errors import DockerError
+from builder.events import relay_line
+from builder.job import PipelineResult
+from builder.pip_settings import forwarded_settings
+from builder.requirements_file import ParsedRequirements
+from builder.runtimes import Runtime
+from builder.ui import BuildUI
+
+RUN_ROOT = PurePosixPath("/lambda-builder")
+CACHE_MOUNT = "/lambda-builder-cache"
+PYTHON = "/var/lang/bin/python3"
+CA_NAME = "ca-bundle.pem"
+
+
+def cache_volume(runtime: Runtime, architecture: Architecture) -> str:
+    return f"lambda-builder-cache-{runtime.name}-{architecture.value}"
+
+
+def probe(box: BuildContainer, runtime: Runtime, architecture: Architecture) -> None:
+    """Check, not assume, that the container is the architecture and Python asked for."""
+    script = f"uname -m; {PYTHON} -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'"
+    code, lines = box.run(["sh", "-c", script])
+    output = "\n".join(lines)
+    if code != 0 and is_exec_format_error(output):
+        raise emulation_error(architecture)
+    if code != 0 or len(lines) < 2:
+        raise DockerError(f"probing the build container failed:\n{output}", target=box.target,
+                          hint="the image needs sh, uname and /var/lang/bin/python3")
+    machine, version = lines[0].strip(), lines[-1].strip()
+    if machine != architecture.machine:
+        raise DockerError(f"the container runs on {machine}, not {architecture.machine}",
+                          target=box.target, hint="check --base-image and emulation settings")
+    if version != runtime.version:
+        raise DockerError(
+            f"image {box.image} has Python {version}, but {runtime.name} needs {runtime.version}",
+            target=box.target,
+            hint=f"pass --base-image with a Python {runtime.version} image, or pick "
+                 f"--runtime python{version}")
+
+
+def container_environment(config: BuildConfig, workspace: ws.Workspace) -> dict[str, str]:
+    settings = forwarded_settings(os.environ)
+    environment = dict(settings.environment)
+    ca_bundle = config.ca_bundle or (settings.cert if settings.cert and settings.cert.is_file()
+                                     else None)
+    if ca_bundle is not None:
+        shutil.copyfile(ca_bundle, workspace.host_dir / CA_NAME)
+        path = workspace.run(CA_NAME)
+        environment.update(PIP_CERT=path, SSL_CERT_FILE=path, REQUESTS_CA_BUNDLE=path)
+    return environment
+
+
+def _network_mode(config: BuildConfig, engine: Engine) -> str | None:
+    use_host = engine.is_local if config.docker_host_network is None \
+        else config.docker_host_network
+    return "host" if use_host else None
+
+
+def run_in_container(runtime: Runtime, architecture: Architecture, config: BuildConfig,
+                     parsed: ParsedRequirements | None, scratch: Path, ui: BuildUI
+                     ) -> tuple[PipelineResult, Path, str]:
+    target = f"{runtime.name}/{architecture.value}"
+    engine = connect()
+    base_image = config.base_image or runtime.base_image(architecture)
+    image = ensure_builder_image(engine, base_image, architecture, ui, target)
+    workspace = ws.Workspace(scratch / "workspace", str(RUN_ROOT))
+    use_cache = config.use_cache
+    ws.prepare(workspace, runtime=runtime, architecture=architecture, config=config,
+               parsed=parsed, copy_inputs=True, cache_dir=CACHE_MOUNT if use_cache else None)
+    environment = container_environment(config, workspace)
+    volumes = {cache_volume(runtime, architecture): {"bind": CACHE_MOUNT, "mode": "rw"}} \
+        if use_cache else {}
+    output = scratch / "output"
+    ui.step(target, f"starting a build container from {base_image}")
+    with BuildContainer(engine, image, architecture, environment=environment,
+                        network_mode=_network_mode(config, engine), volumes=volumes,
+                        target=target, ui=ui) as box:
+        probe(box, runtime, architecture)
+        box.copy_in(workspace.host_dir, RUN_ROOT)
+        box.run(workspace.command(PYTHON), workspace.environment(),
+                on_line=lambda line: relay_line(line, target, ui))
+        box.copy_out(RUN_ROOT / "result.json", workspace.host_dir)
+        result = ws.read_result(workspace, target)
+        if result.status == "ok":
+            ui.step(target, "copying the dependencies out of the container")
+            box.copy_out(RUN_ROOT / "target", output)
+    output.mkdir(exist_ok=True)
+    return result, output, base_image
