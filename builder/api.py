@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.architectures import Architecture
+from builder.artifacts import BundleOutcome, finish_bundle
 from builder.config import BuildConfig
 from builder.errors import MissingDependenciesError, PipelineError, UsageError
 from builder.job import PipelineResult
@@ -27,6 +28,7 @@ class BuildRequest:
     output: Path
     source_dir: Path | None = None
     config: BuildConfig = BuildConfig()
+    input_kind: str | None = None
 
     @property
     def target(self) -> str:
@@ -59,6 +61,25 @@ def _check_request(request: BuildRequest) -> None:
                          hint="pick another --output, e.g. build/")
 
 
+def _write_output(request: BuildRequest, dependencies: Path, ui: BuildUI) -> BundleOutcome:
+    """Assemble beside the destination, finish the artifacts, then swap everything in."""
+    ui.step(request.target, f"writing {request.output}")
+    staged = staging_dir(request.output)
+    try:
+        assemble(dependencies, request.source_dir, staged, exclude=(request.output,))
+        bundle = finish_bundle(staged, dependencies, runtime=request.runtime,
+                               architecture=request.architecture, config=request.config,
+                               target=request.target, ui=ui)
+        try:
+            replace_directory(staged, request.output)
+            bundle.commit()
+        finally:
+            bundle.discard()
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return bundle
+
+
 def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetReport:
     """Build one runtime/architecture; the report says ``ok``, ``missing`` or ``error``.
 
@@ -80,15 +101,9 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
     scratch = Path(tempfile.mkdtemp(prefix="lambda-builder-"))
     try:
         result, target_dir, image = _run_pipeline(request, parsed, scratch, ui)
-        output = None
+        output, bundle = None, BundleOutcome()
         if result.status == "ok":
-            ui.step(request.target, f"writing {request.output}")
-            staged = staging_dir(request.output)
-            try:
-                assemble(target_dir, request.source_dir, staged, exclude=(request.output,))
-                replace_directory(staged, request.output)
-            finally:
-                shutil.rmtree(staged, ignore_errors=True)
+            bundle = _write_output(request, target_dir, ui)
             output = str(request.output)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -101,9 +116,10 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         glibc=request.runtime.glibc_text, python=result.python,
         mode="container" if request.config.use_container else "host", image=image,
         input=str(request.requirements) if request.requirements else None,
-        input_kind="requirements.txt" if request.requirements else None,
+        input_kind=request.input_kind or ("requirements.txt" if request.requirements else None),
         output=output, status=result.status, packages=result.packages, missing=result.missing,
         warnings=[redact(w) for w in warnings + result.warnings], error=error,
+        artifacts=bundle.artifacts, sizes=bundle.sizes, verification=bundle.verification,
     )
 
 

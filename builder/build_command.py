@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from builder.api import BuildRequest, build_target
-from builder.architectures import parse_architecture
-from builder.config import BuildConfig, IndexConfig
+from builder.architectures import Architecture, parse_architecture
+from builder.config import ArtifactOptions, BuildConfig, IndexConfig
+from builder.inputs import select_input
 from builder.errors import BuilderError, UsageError
 from builder.redact import redact, register_secret, secrets_in_url
 from builder.report import BuildReport, TargetReport, summarize, write_report
@@ -56,28 +58,50 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
         index=index, use_container=not args.no_container, base_image=args.base_image,
         ca_bundle=default_ca_bundle(args.ca_bundle), use_cache=not args.no_cache,
         cache_dir=Path(args.cache_dir) if args.cache_dir else default_cache_dir(),
-        verbose=args.verbose, quiet=args.quiet)
+        verbose=args.verbose, quiet=args.quiet, compile_bytecode=args.compile_bytecode,
+        ssh=args.ssh,
+        artifacts=ArtifactOptions(
+            zip_path=Path(args.zip).resolve() if args.zip else None,
+            layer_zip_path=Path(args.layer_zip).resolve() if args.layer_zip else None,
+            layer_layout=args.layer_layout, slim=args.slim, excludes=tuple(args.exclude),
+            verify=args.verify))
 
 
-def requests_from_args(args: argparse.Namespace, config: BuildConfig) -> list[BuildRequest]:
+def requests_from_args(args: argparse.Namespace, config: BuildConfig, scratch: Path
+                       ) -> list[BuildRequest]:
     if not args.runtime:
         raise UsageError("--runtime is required", hint="e.g. --runtime python3.12")
     runtimes = [get_runtime(name) for name in _split(args.runtime)]
     architectures = [parse_architecture(name) for name in _split(args.arch)]
     source = Path(args.source_dir) if args.source_dir else None
-    requirements = Path(args.requirements) if args.requirements else None
-    if requirements is None and source is not None and (source / "requirements.txt").is_file():
-        requirements = source / "requirements.txt"
+    selection = select_input(
+        source, requirements=Path(args.requirements) if args.requirements else None,
+        input_file=Path(args.input) if args.input else None, groups=tuple(args.group),
+        extras=tuple(args.extra), package=args.package, scratch=scratch)
     output = Path(args.output)
     several = len(runtimes) * len(architectures) > 1
     return [
         BuildRequest(
-            runtime=runtime, architecture=arch, requirements=requirements,
+            runtime=runtime, architecture=arch, requirements=selection.requirements,
             output=output / f"{runtime.name}-{arch.value}" if several else output,
-            source_dir=source,
-            config=config.model_copy(update={"architecture": arch}))
+            source_dir=source, input_kind=selection.kind,
+            config=_per_target(config, arch, f"{runtime.name}-{arch.value}" if several else ""))
         for runtime in runtimes for arch in dict.fromkeys(architectures)
     ]
+
+
+def _suffixed(path: Path | None, suffix: str) -> Path | None:
+    if path is None or not suffix:
+        return path
+    return path.with_name(f"{path.stem}-{suffix}{path.suffix}")
+
+
+def _per_target(config: BuildConfig, arch: Architecture, suffix: str) -> BuildConfig:
+    """Each target of a multi-target build writes its own zips (``app-python3.12-arm64.zip``)."""
+    artifacts = config.artifacts.model_copy(update={
+        "zip_path": _suffixed(config.artifacts.zip_path, suffix),
+        "layer_zip_path": _suffixed(config.artifacts.layer_zip_path, suffix)})
+    return config.model_copy(update={"architecture": arch, "artifacts": artifacts})
 
 
 def _build_one(request: BuildRequest, ui: TerminalUI) -> TargetReport:
@@ -91,13 +115,14 @@ def _build_one(request: BuildRequest, ui: TerminalUI) -> TargetReport:
 
 def run_build(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    requests = requests_from_args(args, config)
     ui = TerminalUI(verbose=config.verbose, quiet=config.quiet)
-    if len(requests) == 1:
-        reports = [_build_one(requests[0], ui)]
-    else:
-        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-            reports = list(pool.map(lambda request: _build_one(request, ui), requests))
+    with tempfile.TemporaryDirectory(prefix="lambda-builder-input-") as scratch:
+        requests = requests_from_args(args, config, Path(scratch))
+        if len(requests) == 1:
+            reports = [_build_one(requests[0], ui)]
+        else:
+            with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+                reports = list(pool.map(lambda request: _build_one(request, ui), requests))
     report = BuildReport(targets=reports)
     if args.report:
         write_report(report, Path(args.report))

@@ -40,6 +40,31 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extra-index-url", metavar="URL", action="append", default=[])
     parser.add_argument("--find-links", metavar="PATH_OR_URL", action="append", default=[])
     parser.add_argument("--trusted-host", metavar="HOST", action="append", default=[])
+    inputs = parser.add_argument_group("project inputs")
+    inputs.add_argument("--input", metavar="FILE",
+                        help="use this lock/requirements/pyproject file instead of detecting one")
+    inputs.add_argument("--group", metavar="NAME", action="append", default=[],
+                        help="include a dependency group (lock files); repeatable")
+    inputs.add_argument("--extra", metavar="NAME", action="append", default=[],
+                        help="include an optional-dependency extra; repeatable")
+    inputs.add_argument("--package", metavar="NAME",
+                        help="build one workspace member with only its dependencies")
+    inputs.add_argument("--ssh", action="store_true",
+                        help="forward the SSH agent into the container for git+ssh dependencies")
+    artifacts = parser.add_argument_group("artifacts")
+    artifacts.add_argument("--zip", metavar="FILE", help="write the function zip here")
+    artifacts.add_argument("--layer-zip", metavar="FILE", help="write a layer zip here")
+    artifacts.add_argument("--layer-layout", choices=("python", "site-packages"),
+                           default="python", help="python/ (default) or "
+                           "python/lib/python3.X/site-packages/ inside the layer zip")
+    artifacts.add_argument("--compile-bytecode", action="store_true",
+                           help="ship .pyc compiled by the target's Python (hash-checked)")
+    artifacts.add_argument("--slim", action="store_true",
+                           help="drop tests, docs, type stubs and debug symbols of dependencies")
+    artifacts.add_argument("--exclude", metavar="PATTERN", action="append", default=[],
+                           help="leave matching paths out of the bundle; repeatable")
+    artifacts.add_argument("--verify", action="store_true",
+                           help="check ELF machine, glibc symbols and imports after building")
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +20,19 @@ class IndexConfig(BaseModel):
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     trusted_hosts: tuple[str, ...] = ()
+
+
+class ArtifactOptions(BaseModel):
+    """What to make of a built bundle: zips, slimming, checks (see builder.artifacts)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    zip_path: Path | None = None
+    layer_zip_path: Path | None = None
+    layer_layout: Literal["python", "site-packages"] = "python"
+    slim: bool = False
+    excludes: tuple[str, ...] = ()
+    verify: bool = False
 
 
 class BuildConfig(BaseModel):
@@ -38,4 +52,5 @@ class BuildConfig(BaseModel):
     quiet: bool = False
     compile_bytecode: bool = False
     ssh: bool = False
+    artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
     docker_host_network: bool | None = None  # None: decide from where the engine runs

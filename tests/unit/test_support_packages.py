@@ -31,7 +31,12 @@ from tests.support.fixture_packages import (
     sha256_of,
     tagged_wheel,
 )
-from tests.support.package_index import PackageIndex, build_tools_wheels, hermetic_pip_env
+from tests.support.package_index import (
+    SETUPTOOLS_VERSION,
+    PackageIndex,
+    build_tools_wheels,
+    hermetic_pip_env,
+)
 
 ARM_ONLY = 'armonly>=1.0; platform_machine == "aarch64"'
 COMPRESSED_TAG = "cp311-cp311-manylinux_2_24_x86_64.manylinux_2_24_aarch64"
@@ -339,7 +344,8 @@ def test_pip_download_sdist_prepares_metadata_with_markers(
         "purepkg-1.0-py3-none-any.whl",
         "puresrc-1.0.tar.gz",
     ]
-    assert "/files/setuptools/setuptools-80.9.0-py3-none-any.whl" in index.requests
+    setuptools = f"setuptools-{SETUPTOOLS_VERSION}-py3-none-any.whl"
+    assert f"/files/setuptools/{setuptools}" in index.requests
     assert "/simple/armonly/" not in index.requests
 
 
