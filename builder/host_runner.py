@@ -28,7 +28,7 @@ def find_python(runtime: Runtime) -> str:
     if sys.version_info[:2] == (runtime.major, runtime.minor):
         return sys.executable
     found = shutil.which(f"python{runtime.version}")
-    if found:
+    if found and _runs_with_pip(found, runtime):
         return found
     raise EnvironmentMismatchError(
         f"--no-container needs Python {runtime.version} for {runtime.name}; this is "
@@ -36,6 +36,15 @@ def find_python(runtime: Runtime) -> str:
         hint=f"drop --no-container to build in the Lambda image, or install Python "
              f"{runtime.version}",
     )
+
+
+def _runs_with_pip(python: str, runtime: Runtime) -> bool:
+    """Whether ``python`` really is the runtime's version with pip (pyenv shims may not be)."""
+    check = f"import sys, pip; sys.exit(sys.version_info[:2] != ({runtime.major}, {runtime.minor}))"
+    try:
+        return subprocess.run([python, "-c", check], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def foreign_keys(architecture: Architecture) -> list[str]:

@@ -103,7 +103,7 @@ def summarize(report: BuildReport) -> str:
             lines.append(f"  {artifact.kind}: {artifact.path} ({artifact.size:,} bytes)")
         for missing in target.missing:
             lines.append(f"  missing {missing.name} {missing.version}: {missing.reason}")
-            for detail in missing.detail.splitlines()[-6:]:
+            for detail in missing.detail.splitlines()[:12]:
                 lines.append(f"      {detail}")
             lines.append(f"    hint: {missing.hint}")
         if target.error:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .protocol import EVENT_PREFIX, MissingPackage
 from .tags import DistFile, parse_filename
 
-TAIL_LINES = 25
+TAIL_LINES = 80
 
 
 @dataclass
@@ -120,7 +120,18 @@ def missing_from_download_failure(tail: list[str]) -> list[MissingPackage]:
     return []
 
 
+_PIP_BOILERPLATE = re.compile(
+    r"^\s*(note:|hint:|\[end of output\]|[×│╰║]|error: subprocess-exited-with-error|"
+    r"ERROR: Failed (building|to build)|Failed to build|Building wheel|Created wheel|Stored in|"
+    r"Processing |Installing build|Getting requirements|Preparing metadata|Looking in|"
+    r"\[notice\]|$)")
+
+
 def compiler_tail(tail: list[str], lines: int = 12) -> str:
     """The part of a failed build log that explains it: the compiler's last words."""
-    interesting = [line for line in tail if line.strip() and "notice" not in line.lower()]
+    interesting = [line.strip() for line in tail if not _PIP_BOILERPLATE.match(line)]
+    errors = [i for i, line in enumerate(interesting) if re.search(r"\berror\b", line)]
+    if errors:  # centre on the first compiler error, which is the cause; later ones follow it
+        start = max(0, errors[0] - 2)
+        return "\n".join(interesting[start:start + lines])
     return "\n".join(interesting[-lines:])

@@ -60,14 +60,18 @@ def download_compatible_wheel(
     )
 
 
-def download_sdist(spec_or_file: str, dest: str, hashed: bool = False) -> list[str]:
-    """Pass 3: the source of a package whose only wheel does not fit, so it can be built."""
+def download_sdist(name: str, spec_or_file: str, dest: str, hashed: bool = False) -> list[str]:
+    """Pass 3: the source of a package whose only wheel does not fit, so it can be built.
+
+    ``--no-binary`` names the package alone: ``:all:`` would also reach the isolated build
+    environment and refuse the setuptools wheel the sdist needs to build.
+    """
     return pip(
         "download",
         "--progress-bar",
         "off",
         "--no-deps",
-        "--no-binary=:all:",
+        f"--no-binary={name}",
         "--dest",
         dest,
         *_pinned(spec_or_file, hashed),

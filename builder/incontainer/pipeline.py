@@ -50,7 +50,9 @@ class Pipeline:
     def pip_env(self) -> dict[str, str]:
         env = dict(self.job.pip_env)
         if self.cache.enabled:
-            links = [env.get("PIP_FIND_LINKS", ""), self.cache.files_dir]
+            # The cache joins, never replaces, the find-links the user configured.
+            links = [env.get("PIP_FIND_LINKS", os.environ.get("PIP_FIND_LINKS", "")),
+                     self.cache.files_dir]
             env["PIP_FIND_LINKS"] = " ".join(link for link in links if link)
         return env
 
@@ -137,7 +139,7 @@ class Pipeline:
             emit("step", step="sdist", message=f"fetching the source of {name}")
             spec, hashed = self.pinned(name)
             dest = self.path("sdists", name)
-            self.pip(cmd.download_sdist(spec, dest, hashed))
+            self.pip(cmd.download_sdist(name, spec, dest, hashed))
             self.cache.store_downloads(dest)
             for dist, path in list_dists(dest):
                 if dist.name == name and not dist.is_wheel:
@@ -154,7 +156,9 @@ class Pipeline:
             outcome = self.pip(cmd.build_wheel(sdist, dest), extra)
             wheels = [path for _dist, path in list_dists(dest)]
             if not outcome.ok or not wheels:
-                self.state.failures[name] = compiler_tail(outcome.tail)
+                # The first (native) failure explains the problem; the retry without a
+                # compiler only ever adds "no such compiler".
+                self.state.failures.setdefault(name, compiler_tail(outcome.tail))
                 return None
             self.cache.store_built(sdist, variant, wheels)
         for wheel in wheels:

@@ -1,0 +1,78 @@
+"""Shared fixtures: the local package index, hermetic pip settings, Docker availability."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.catalog import Catalog, build_catalog
+from tests.support.package_index import PackageIndex, hermetic_pip_env
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REQUIRE_DOCKER = os.environ.get("LAMBDA_BUILDER_REQUIRE_DOCKER") == "1"
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception:
+        return False
+    return True
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Docker tests fail loudly when CI asks for them and no engine answers; never skip there."""
+    if any(item.get_closest_marker("docker") for item in items) and not _docker_answers():
+        if REQUIRE_DOCKER:
+            raise pytest.UsageError(
+                "LAMBDA_BUILDER_REQUIRE_DOCKER=1 but no Docker engine answers: "
+                "run .ci/setup-docker (or start Docker) first")
+        skip = pytest.mark.skip(reason="no Docker engine (set LAMBDA_BUILDER_REQUIRE_DOCKER=1 "
+                                       "to make this an error)")
+        for item in items:
+            if item.get_closest_marker("docker"):
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
+    """Every fixture package, served from one PEP 503 index on 127.0.0.1."""
+    root = tmp_path_factory.mktemp("index")
+    cache = REPO_ROOT / ".pytest_cache" / "d" / "lambda-builder-tool-wheels"
+    built = build_catalog(tmp_path_factory.mktemp("dists"), cache)
+    with PackageIndex(root) as index:
+        index.add_all(built.files)
+        built.index = index
+        yield built
+
+
+@pytest.fixture
+def pip_env(catalog: Catalog) -> dict[str, str]:
+    """An environment where pip sees only the local index, whatever this host configures."""
+    return hermetic_pip_env({"PIP_INDEX_URL": catalog.index.url,
+                             "LAMBDA_BUILDER_CACHE_DIR": ""})
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a fresh interpreter, as a user would run it."""
+    command = [sys.executable, "-m", "builder", *args]
+    env = {**env, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.run(command, env=env, cwd=cwd or REPO_ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture
+def cli(pip_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            ) -> subprocess.CompletedProcess[str]:
+        return run_cli(list(args), {**pip_env, **(env or {})}, cwd)
+
+    return run
