@@ -29,7 +29,8 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-container", action="store_true",
                         help="run pip on this host (it must match the target)")
     parser.add_argument("--base-image", metavar="IMAGE",
-                        help="replace public.ecr.aws/lambda/python:<version> (mirrors, digests)")
+                        help="replace public.ecr.aws/lambda/python:<version>[-arm64] (mirrors, pinned "
+                             "digests); {version}, {suffix} and {arch} are filled in per target")
     parser.add_argument("--ca-bundle", metavar="FILE",
                         help="CA certificates for pip in the container (default: SSL_CERT_FILE,"
                              " REQUESTS_CA_BUNDLE or PIP_CERT when set)")

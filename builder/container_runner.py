@@ -76,7 +76,7 @@ def run_in_container(runtime: Runtime, architecture: Architecture, config: Build
                      ) -> tuple[PipelineResult, Path, str]:
     target = f"{runtime.name}/{architecture.value}"
     engine = connect()
-    base_image = config.base_image or runtime.base_image(architecture)
+    base_image = runtime.base_image(architecture, config.base_image)
     image = ensure_builder_image(engine, base_image, architecture, ui, target)
     workspace = ws.Workspace(scratch / "workspace", str(RUN_ROOT))
     use_cache = config.use_cache

@@ -26,8 +26,7 @@ class Engine:
     @property
     def is_local(self) -> bool:
         """Whether containers share this machine's network (and 127.0.0.1 indexes)."""
-        return self.url.startswith(("unix://", "npipe://")) or "127.0.0.1" in self.url \
-            or "localhost" in self.url
+        return self.url.startswith(("unix://", "npipe://"))
 
 
 def engine_url() -> str:

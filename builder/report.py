@@ -22,6 +22,91 @@ class ArtifactRecord(BaseModel):
     sha256: str | None = None
     size: int
     unzipped_size: int | None = None
+    entries: int | None = None
+
+
+class PackageSize(BaseModel):
+    """One contributor to a bundle's size: a package (``name version``) or a source entry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    size: int
+    files: int
+
+
+class SizeReport(BaseModel):
+    """The unzipped bundle against Lambda's limits; zipped sizes are on each ArtifactRecord."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unzipped: int
+    files: int
+    largest: list[PackageSize] = Field(default_factory=list)
+    unzipped_limit: int
+    zipped_limit: int
+    removed_files: int = 0  # by --slim and --exclude
+    removed_bytes: int = 0
+    stripped_files: int = 0  # shared objects whose debug sections and symtab were stripped
+
+
+class Problem(BaseModel):
+    """A verification failure about one file (or the layout) of a bundle."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["machine", "glibc", "unreadable", "layout"]
+    path: str
+    package: str = ""
+    detail: str
+
+
+class ImportOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    ok: bool
+    error: str = ""
+
+
+class HandlerOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    handler: str
+    ok: bool
+    result: Any = None
+    error: str = ""
+    output: str = ""  # what the handler printed
+
+
+class VerificationReport(BaseModel):
+    """ELF, import and handler checks of a bundle against one runtime and architecture."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = REPORT_SCHEMA_VERSION
+    ok: bool
+    runtime: str
+    architecture: str
+    layout: Literal["function", "layer"]
+    glibc_limit: str  # the runtime's glibc: no file may need a newer GLIBC_x.y
+    max_glibc: str | None = None  # the newest GLIBC_x.y any file needs
+    where: str  # the image the imports ran in, or the host interpreter
+    python: str = ""
+    elf_files: int = 0
+    problems: list[Problem] = Field(default_factory=list)
+    imports: list[ImportOutcome] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)  # top-level names not imported, and why
+    handler: HandlerOutcome | None = None
+
+    @property
+    def failures(self) -> list[str]:
+        lines = [f"{p.path}{f' ({p.package})' if p.package else ''}: {p.detail}"
+                 for p in self.problems]
+        lines += [f"import {i.name} failed: {i.error}" for i in self.imports if not i.ok]
+        if self.handler is not None and not self.handler.ok:
+            lines.append(f"handler {self.handler.handler} failed: {self.handler.error}")
+        return lines
 
 
 class TargetReport(BaseModel):
@@ -42,8 +127,8 @@ class TargetReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     error: str | None = None
     artifacts: list[ArtifactRecord] = Field(default_factory=list)
-    sizes: dict[str, Any] | None = None
-    verification: dict[str, Any] | None = None
+    sizes: SizeReport | None = None
+    verification: VerificationReport | None = None
 
     @property
     def name(self) -> str:
@@ -99,8 +184,15 @@ def summarize(report: BuildReport) -> str:
         for package in target.packages:
             if package.how not in ("wheel", "compatible-wheel"):
                 lines.append(f"    {package.name} {package.version}: {package.how}")
+        if target.sizes is not None:
+            lines.append(f"  {target.sizes.unzipped:,} bytes unzipped in "
+                         f"{target.sizes.files:,} files")
         for artifact in target.artifacts:
-            lines.append(f"  {artifact.kind}: {artifact.path} ({artifact.size:,} bytes)")
+            digest = f", sha256 {artifact.sha256}" if artifact.sha256 else ""
+            lines.append(f"  {artifact.kind}: {artifact.path} ({artifact.size:,} bytes{digest})")
+        if target.verification is not None:
+            lines.append(f"  verified: {'ok' if target.verification.ok else 'FAILED'} "
+                         f"({target.verification.where})")
         for missing in target.missing:
             lines.append(f"  missing {missing.name} {missing.version}: {missing.reason}")
             for detail in missing.detail.splitlines()[:12]:

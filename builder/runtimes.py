@@ -33,9 +33,20 @@ class Runtime:
     def glibc_text(self) -> str:
         return f"{self.glibc[0]}.{self.glibc[1]}"
 
-    def base_image(self, architecture: Architecture) -> str:
+    def base_image(self, architecture: Architecture, template: str | None = None) -> str:
+        """The Lambda image, or ``template`` with ``{version}``, ``{suffix}``, ``{arch}`` filled.
+
+        ``mirror.example.com/lambda/python:{version}{suffix}`` names every runtime and
+        architecture the way the public repository does (``3.12`` and ``3.12-arm64``).
+        """
         suffix = "-arm64" if architecture is Architecture.ARM64 else ""
-        return f"{LAMBDA_IMAGE_REPOSITORY}:{self.version}{suffix}"
+        if template is None:
+            return f"{LAMBDA_IMAGE_REPOSITORY}:{self.version}{suffix}"
+        try:
+            return template.format(version=self.version, suffix=suffix, arch=architecture.value)
+        except (KeyError, IndexError, ValueError) as error:
+            raise UsageError(f"--base-image {template!r}: cannot fill in {error}",
+                             hint="placeholders are {version}, {suffix} and {arch}") from None
 
 
 _AL2 = ("Amazon Linux 2", (2, 26))
