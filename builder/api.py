@@ -29,6 +29,8 @@ class BuildRequest:
     source_dir: Path | None = None
     config: BuildConfig = BuildConfig()
     input_kind: str | None = None
+    input_source: Path | None = None  # the user's lock or file; requirements may be generated
+    input_warnings: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -90,6 +92,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
     _check_request(request)
     warning = deprecation_warning(request.runtime)
     warnings = [warning] if warning else []
+    warnings += request.input_warnings
     parsed = None
     if request.requirements is None:
         warnings.append("no requirements file: copying the source only")
@@ -115,7 +118,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         runtime=request.runtime.name, architecture=request.architecture.value,
         glibc=request.runtime.glibc_text, python=result.python,
         mode="container" if request.config.use_container else "host", image=image,
-        input=str(request.requirements) if request.requirements else None,
+        input=str(request.input_source or request.requirements) if request.requirements else None,
         input_kind=request.input_kind or ("requirements.txt" if request.requirements else None),
         output=output, status=result.status, packages=result.packages, missing=result.missing,
         warnings=[redact(w) for w in warnings + result.warnings], error=error,

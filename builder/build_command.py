@@ -12,8 +12,8 @@ from pathlib import Path
 from builder.api import BuildRequest, build_target
 from builder.architectures import Architecture, parse_architecture
 from builder.config import ArtifactOptions, BuildConfig, IndexConfig
-from builder.inputs import select_input
 from builder.errors import BuilderError, UsageError
+from builder.inputs import select_input
 from builder.redact import redact, register_secret, secrets_in_url
 from builder.report import BuildReport, TargetReport, summarize, write_report
 from builder.runtimes import get_runtime
@@ -80,11 +80,16 @@ def requests_from_args(args: argparse.Namespace, config: BuildConfig, scratch: P
         extras=tuple(args.extra), package=args.package, scratch=scratch)
     output = Path(args.output)
     several = len(runtimes) * len(architectures) > 1
+    # A project built into a wheel is not copied as well; a non-package member is copied alone.
+    copied = source if selection.copy_source else None
+    if copied is not None and selection.application_dir is not None:
+        copied = selection.application_dir
     return [
         BuildRequest(
             runtime=runtime, architecture=arch, requirements=selection.requirements,
             output=output / f"{runtime.name}-{arch.value}" if several else output,
-            source_dir=source, input_kind=selection.kind,
+            source_dir=copied, input_kind=selection.kind, input_source=selection.source,
+            input_warnings=selection.warnings,
             config=_per_target(config, arch, f"{runtime.name}-{arch.value}" if several else ""))
         for runtime in runtimes for arch in dict.fromkeys(architectures)
     ]

@@ -31,10 +31,23 @@ def definition_dir() -> Path:
                       hint="reinstall lambda-builder")
 
 
+STANDALONE_STAGE = b"FROM builder AS standalone"
+
+
+def builder_stage(dockerfile: bytes) -> bytes:
+    """The Dockerfile up to its ``standalone`` stage: what a build container needs.
+
+    Cutting the rest keeps the build context small, keeps the tag stable when only the
+    standalone stage changes, and lets the classic builder (no BuildKit) read the file.
+    """
+    head, _sep, _tail = dockerfile.partition(STANDALONE_STAGE)
+    return head
+
+
 def definition_files(architecture: Architecture) -> dict[str, bytes]:
     root = definition_dir()
-    files = {f"Dockerfile.{architecture.value}":
-             (root / f"Dockerfile.{architecture.value}").read_bytes()}
+    dockerfile = root / f"Dockerfile.{architecture.value}"
+    files = {dockerfile.name: builder_stage(dockerfile.read_bytes())}
     for path in sorted((root / "images").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             files[path.relative_to(root).as_posix()] = path.read_bytes()
@@ -60,7 +73,7 @@ def _build(context: Path, dockerfile: str, tag: str, base_image: str,
            architecture: Architecture, engine: Engine, ui: BuildUI, target: str) -> None:
     if _has_buildx():
         command = ["docker", "buildx", "build", "--platform", architecture.docker_platform,
-                   "--load", "--progress", "plain", "-t", tag, "-f", dockerfile,
+                   "--load", "--target", "builder", "--progress", "plain", "-t", tag, "-f", dockerfile,
                    "--build-arg", f"BASE_IMAGE={base_image}", str(context)]
         env = {"DOCKER_HOST": engine.url}
         process = subprocess.run(command, capture_output=True, text=True,
@@ -73,6 +86,7 @@ def _build(context: Path, dockerfile: str, tag: str, base_image: str,
     try:
         engine.client.images.build(path=str(context), dockerfile=dockerfile, tag=tag,
                                    platform=architecture.docker_platform, rm=True,
+                                   target="builder",
                                    buildargs={"BASE_IMAGE": base_image})
     except docker.errors.BuildError as error:
         log = "".join(str(item.get("stream", item.get("error", ""))) for item in error.build_log)

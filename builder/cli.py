@@ -27,7 +27,9 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output directory (default: build)")
     parser.add_argument("--report", metavar="FILE", help="write the JSON build report here")
     parser.add_argument("--no-container", action="store_true",
-                        help="run pip on this host (it must match the target)")
+                        default=os.environ.get(f"{ENV_PREFIX}NO_CONTAINER") == "1",
+                        help="run pip on this host (it must match the target); the default "
+                             "inside the standalone image")
     parser.add_argument("--base-image", metavar="IMAGE",
                         help="replace public.ecr.aws/lambda/python:<version>[-arm64] (mirrors, pinned "
                              "digests); {version}, {suffix} and {arch} are filled in per target")
@@ -78,7 +80,15 @@ def make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     build = commands.add_parser("build", help="build dependencies (and bundles) for Lambda")
     _add_build_arguments(build)
-    commands.add_parser("doctor", help="check Docker, emulation, images, CA bundle and proxy")
+    doctor = commands.add_parser("doctor",
+                                 help="check Docker, emulation, images, CA bundle and proxy")
+    doctor.add_argument("--runtime", default="python3.12",
+                        help="runtimes whose base images to look for (comma-separated)")
+    doctor.add_argument("--base-image", metavar="IMAGE", help="as for build")
+    from builder.verify_command import add_verify_arguments
+
+    add_verify_arguments(commands.add_parser(
+        "verify", help="check a bundle or zip: ELF machine, glibc, imports, a handler call"))
     return parser
 
 
@@ -98,7 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             from builder.doctor import run_doctor
 
-            return run_doctor()
+            return run_doctor([r.strip() for r in args.runtime.split(",") if r.strip()],
+                              args.base_image)
+        if args.command == "verify":
+            from builder.verify_command import run_verify
+
+            return run_verify(args)
         return 2
     except BuilderError as error:
         _print_error(error)

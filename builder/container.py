@@ -13,7 +13,7 @@ import docker.errors
 from builder.archive import extract_safely, tar_directory
 from builder.architectures import Architecture
 from builder.docker_engine import Engine
-from builder.emulation import emulation_error, is_exec_format_error
+from builder.emulation import emulation_error, is_exec_format_error, is_foreign
 from builder.errors import DockerError
 from builder.ui import BuildUI
 
@@ -46,6 +46,7 @@ class BuildContainer:
                 network_mode=self.network_mode, volumes=self.volumes,
                 labels={LABEL: self.target}, detach=True, working_dir="/lambda-builder")
             self.container.start()
+            self._check_running()
         except docker.errors.DockerException as error:
             self._remove()
             if is_exec_format_error(str(error)):
@@ -53,6 +54,18 @@ class BuildContainer:
             raise DockerError(f"cannot start a container from {self.image}: {error}",
                               target=self.target) from None
         return self
+
+    def _check_running(self) -> None:
+        """A container whose first process cannot execute exits at once; say why."""
+        self.container.reload()
+        if self.container.status == "running":
+            return
+        logs = self.container.logs().decode("utf-8", "replace")
+        self._remove()
+        if is_exec_format_error(logs) or is_foreign(self.architecture):
+            raise emulation_error(self.architecture)
+        raise DockerError(f"the container from {self.image} stopped at once:\n{logs[-2000:]}",
+                          target=self.target)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:

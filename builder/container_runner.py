@@ -11,6 +11,7 @@ from builder.architectures import Architecture
 from builder.builder_image import ensure_builder_image
 from builder.config import BuildConfig
 from builder.container import BuildContainer
+from builder.credentials import ssh_forwarding
 from builder.docker_engine import Engine, connect
 from builder.emulation import emulation_error, is_exec_format_error
 from builder.errors import DockerError
@@ -76,6 +77,7 @@ def run_in_container(runtime: Runtime, architecture: Architecture, config: Build
                      ) -> tuple[PipelineResult, Path, str]:
     target = f"{runtime.name}/{architecture.value}"
     engine = connect()
+    ssh = ssh_forwarding(os.environ, engine_is_local=engine.is_local) if config.ssh else None
     base_image = runtime.base_image(architecture, config.base_image)
     image = ensure_builder_image(engine, base_image, architecture, ui, target)
     workspace = ws.Workspace(scratch / "workspace", str(RUN_ROOT))
@@ -85,6 +87,11 @@ def run_in_container(runtime: Runtime, architecture: Architecture, config: Build
     environment = container_environment(config, workspace)
     volumes = {cache_volume(runtime, architecture): {"bind": CACHE_MOUNT, "mode": "rw"}} \
         if use_cache else {}
+    if ssh is not None:  # --ssh: the agent's socket is mounted, never a key
+        volumes.update(ssh.volumes)
+        environment.update(ssh.environment)
+        for message in ssh.warnings:
+            ui.warning(target, message)
     output = scratch / "output"
     ui.step(target, f"starting a build container from {base_image}")
     with BuildContainer(engine, image, architecture, environment=environment,

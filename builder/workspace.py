@@ -10,14 +10,15 @@ import json
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from builder import sources
-from builder.config import BuildConfig, IndexConfig
-from builder.job import JobSpec, PipelineResult, target_spec
 from builder.architectures import Architecture
+from builder.config import BuildConfig, IndexConfig
+from builder.credentials import complete_pip_env
 from builder.errors import PipelineError
+from builder.job import JobSpec, PipelineResult, target_spec
 from builder.requirements_file import IndexOptions, ParsedRequirements, flatten
 from builder.runtimes import Runtime
 
@@ -78,7 +79,20 @@ def pip_environment(index: IndexConfig, options: IndexOptions | None,
                       ("PIP_PREFER_BINARY", options.prefer_binary)):
         if flag:
             env[key] = "1"
-    return env
+    return complete_pip_env(env, os.environ)  # credentials from netrc / the same host
+
+
+def download_set(parsed: ParsedRequirements) -> ParsedRequirements:
+    """What the first pip pass downloads: in hash-checking mode, no local directories.
+
+    pip refuses them there ("Can't verify hashes ... point to directories"), and that mode
+    requires every dependency pinned and hashed anyway (lock exports list them all): the
+    directories are built by the local-project pass, without their dependencies.
+    """
+    if not parsed.hashes():
+        return parsed
+    kept = [line for line in parsed.requirements if not (line.path and line.path.is_dir())]
+    return replace(parsed, requirements=kept)
 
 
 def _copy_inputs(workspace: Workspace, paths: Iterable[Path]) -> dict[str, str]:
@@ -110,7 +124,8 @@ def prepare(workspace: Workspace, *, runtime: Runtime, architecture: Architectur
     mapping = _copy_inputs(workspace, local) if copy_inputs else {str(p): str(p) for p in local}
     requirements_file = None
     if parsed is not None:
-        flat, constraints = flatten(parsed, lambda p: mapping[str(p)], workspace.run("constraints.txt"))
+        flat, constraints = flatten(download_set(parsed), lambda p: mapping[str(p)],
+                                    workspace.run("constraints.txt"))
         (host / "requirements.txt").write_text(flat, encoding="utf-8")
         (host / "constraints.txt").write_text(constraints, encoding="utf-8")
         requirements_file = workspace.run("requirements.txt")

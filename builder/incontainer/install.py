@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -43,8 +42,9 @@ def destination(member: str) -> str | None:
 
 
 def _check_safe(member: str, wheel: str) -> None:
-    normal = posixpath.normpath(member)
-    if member.startswith("/") or normal.startswith("..") or "\\" in member:
+    # Any ".." component is refused, not only a leading one: the ``.data/<scheme>/`` prefix is
+    # cut off later, so ``x.data/purelib/../../evil.py`` would otherwise land outside the bundle.
+    if member.startswith("/") or ".." in member.split("/") or "\\" in member:
         raise InstallError(f"{wheel}: unsafe path {member!r} in the archive")
 
 
@@ -57,7 +57,13 @@ def plan_install(wheels: list[str]) -> InstallPlan:
     plan = InstallPlan()
     digests: dict[str, str] = {}
     for wheel in sorted(wheels, key=os.path.basename):
-        with zipfile.ZipFile(wheel) as archive:
+        try:
+            archive = zipfile.ZipFile(wheel)
+        except zipfile.BadZipFile as error:
+            raise InstallError(
+                f"{os.path.basename(wheel)} is not a readable wheel: {error}"
+            ) from None
+        with archive:
             for info in sorted(archive.infolist(), key=lambda item: item.filename):
                 _check_safe(info.filename, wheel)
                 dest = destination(info.filename)

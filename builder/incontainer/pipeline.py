@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from . import pip_commands as cmd
+from .bytecode import compile_tree
 from .cache import BuildCache
 from .install import install_wheels
 from .markers import foreign_marker_uses
@@ -93,9 +94,9 @@ class Pipeline:
 
     # --- local projects -----------------------------------------------------------------
     def build_local_projects(self) -> None:
-        for project in self.job.local_projects:
+        for number, project in enumerate(self.job.local_projects):
             emit("step", step="build-local", message=f"building local project {project}")
-            dest = self.path("local", str(len(os.listdir(self.path()))))
+            dest = self.path("local", str(number))
             outcome = self.pip(cmd.build_wheel(project, dest))
             wheels = list_dists(dest)
             if not outcome.ok or not wheels:
@@ -232,6 +233,8 @@ class Pipeline:
             self.result.packages.append(
                 PackageResult(name, version, os.path.basename(path), how, detail)
             )
+        if self.job.compile_bytecode:
+            self.result.warnings += compile_tree(self.job.target_dir)
 
     def check_foreign_markers(self) -> None:
         if not self.job.foreign_marker_keys:

@@ -216,3 +216,25 @@ def test_cache_reuses_built_wheels_by_content(cli: Any, catalog: Catalog, tmp_pa
     assert (tmp_path / "two" / "cextpkg").is_dir()
     third = cli(*args, "--no-cache", "-o", str(tmp_path / "three"))
     assert "Building wheel for cextpkg" in third.stderr
+
+
+@pytest.mark.emulation
+def test_missing_emulation_fails_with_the_commands_that_enable_it(
+        cli: Any, tmp_path: Path, standin_311: str) -> None:
+    ensure_standin("python3.11", "arm64")
+    switch = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+    if not switch.exists() or not os.access(switch, os.W_OK):
+        pytest.fail(f"this test turns QEMU off through {switch}, which must exist and be "
+                    "writable (run as root after .ci/setup-docker)")
+    switch.write_text("0")
+    try:
+        result, _ = container_build(cli, tmp_path, "purepkg==1.0\n", "--runtime", "python3.11",
+                                    "--arch", "arm64", "--base-image",
+                                    "lambda-builder-standin/python:{version}{suffix}")
+    finally:
+        switch.write_text("1")
+    assert result.returncode == 7
+    assert "QEMU emulation is not enabled" in result.stderr
+    assert "update-binfmts --enable qemu-aarch64" in result.stderr
+    assert "tonistiigi/binfmt --install arm64" in result.stderr
+    assert build_containers() == []

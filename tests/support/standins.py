@@ -34,6 +34,9 @@ STANDIN_PLATFORM: dict[str, str] = {
 # Lambda architecture name -> `docker image inspect` .Architecture of the image.
 _DOCKER_ARCH: dict[str, str] = {"x86_64": "amd64", "arm64": "arm64"}
 
+# Tags ensure_standin has had the build script check in this process.
+_ensured: set[str] = set()
+
 
 def _python(python_version: str) -> str:
     """Return the ``3.X`` of a runtime given as ``python3.X`` or ``3.X``."""
@@ -81,7 +84,10 @@ def docker_available() -> bool:
 
 
 def standin_exists(python_version: str, arch: str) -> bool:
-    """Return whether the stand-in image is in the engine, built for the right architecture."""
+    """Return whether the stand-in image is in the engine, built for the right architecture.
+
+    It may still be out of date (built by an older recipe); ``ensure_standin`` takes care of that.
+    """
     result = subprocess.run(
         [
             "docker",
@@ -99,29 +105,41 @@ def standin_exists(python_version: str, arch: str) -> bool:
 
 
 def ensure_standin(python_version: str, arch: str, *, timeout: float = 1800) -> str:
-    """Build the stand-in image unless it is already there, and return its tag.
+    """Build the stand-in image unless it is already there and up to date, and return its tag.
 
-    Runs ``scripts/build-standin-images SPEC`` (which holds a lock, so parallel test workers wait
-    for one build). A first build takes about a minute for x86_64 and several minutes for arm64
-    under QEMU; later builds reuse a cached rootfs. Raises ``RuntimeError`` when the build fails.
+    Runs ``scripts/build-standin-images SPEC`` once per tag and process: the script skips an
+    image that exists and was built by the current recipe (in about 0.1 s), rebuilds one made by
+    an older recipe, and holds a lock, so parallel test workers wait for a single build. A first
+    build takes about a minute for x86_64 and several minutes for arm64 under QEMU; later ones
+    reuse a cached rootfs. Raises ``RuntimeError`` when the build fails or times out.
     """
     tag = standin_tag(python_version, arch)
-    if standin_exists(python_version, arch):
+    if tag in _ensured:
         return tag
     spec = standin_spec(python_version, arch)
-    try:
-        result = subprocess.run(
-            [str(BUILD_SCRIPT), spec],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(f"building stand-in image {tag} timed out after {timeout:.0f}s") from exc
-    if result.returncode != 0:
-        tail = "\n".join(result.stderr.splitlines()[-40:])
+    with subprocess.Popen(
+        [str(BUILD_SCRIPT), spec],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # SIGTERM first: the script then stops debootstrap and removes its temporary files.
+            proc.terminate()
+            try:
+                proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+            raise RuntimeError(
+                f"building stand-in image {tag} timed out after {timeout:.0f}s"
+            ) from None
+    if proc.returncode != 0:
+        tail = "\n".join(stderr.splitlines()[-40:])
         raise RuntimeError(
-            f"{BUILD_SCRIPT.name} {spec} failed with exit code {result.returncode}:\n{tail}"
+            f"{BUILD_SCRIPT.name} {spec} failed with exit code {proc.returncode}:\n{tail}"
         )
+    _ensured.add(tag)
     return tag
