@@ -118,6 +118,22 @@ def _build_one(request: BuildRequest, ui: TerminalUI) -> TargetReport:
         raise
 
 
+def _build_concurrently(requests: list[BuildRequest], ui: TerminalUI) -> list[TargetReport]:
+    pool = ThreadPoolExecutor(max_workers=len(requests))
+    try:
+        futures = [pool.submit(_build_one, request, ui) for request in requests]
+        return [future.result() for future in futures]
+    except KeyboardInterrupt:
+        # Worker threads do not see Ctrl-C: take their containers away so they stop now.
+        from builder.container import remove_active_containers
+
+        pool.shutdown(wait=False, cancel_futures=True)
+        remove_active_containers()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
 def run_build(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     ui = TerminalUI(verbose=config.verbose, quiet=config.quiet)
@@ -126,8 +142,7 @@ def run_build(args: argparse.Namespace) -> int:
         if len(requests) == 1:
             reports = [_build_one(requests[0], ui)]
         else:
-            with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-                reports = list(pool.map(lambda request: _build_one(request, ui), requests))
+            reports = _build_concurrently(requests, ui)
     report = BuildReport(targets=reports)
     if args.report:
         write_report(report, Path(args.report))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -98,8 +100,19 @@ def _print_error(error: BuilderError) -> None:
         sys.stderr.write(f"hint: {redact(error.hint)}\n")
 
 
+def _interrupt_on_sigterm() -> None:
+    """A terminated build (CI cancel, `docker stop`, kill) cleans up like Ctrl-C does."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (embedded use): leave it be
+        signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
+    _interrupt_on_sigterm()
     try:
         if args.command == "build":
             from builder.build_command import run_build

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -19,7 +20,17 @@ from builder.ui import BuildUI
 
 KEEP_VARIABLE = "BUILDER_KEEP_CONTAINER"
 LABEL = "org.lambda-builder.build"
-_GO_MODE_DIR = 1 << 31  # os.ModeDir in the stat header of the archive endpoint
+_GO_MODE_DIR = 1 << 31
+_ACTIVE: set[BuildContainer] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+def remove_active_containers() -> None:
+    """On Ctrl-C, stop every build of this process at once, whichever thread runs it."""
+    with _ACTIVE_LOCK:
+        active = list(_ACTIVE)
+    for box in active:
+        box._remove()  # os.ModeDir in the stat header of the archive endpoint
 
 
 class BuildContainer:
@@ -45,6 +56,8 @@ class BuildContainer:
                 platform=self.architecture.docker_platform, environment=self.environment,
                 network_mode=self.network_mode, volumes=self.volumes,
                 labels={LABEL: self.target}, detach=True, working_dir="/lambda-builder")
+            with _ACTIVE_LOCK:
+                _ACTIVE.add(self)
             self.container.start()
             self._check_running()
         except docker.errors.DockerException as error:
@@ -79,16 +92,18 @@ class BuildContainer:
         self._remove()
 
     def _remove(self) -> None:
-        if self.container is None:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(self)
+            container, self.container = self.container, None
+        if container is None:
             return
         try:
-            self.container.remove(force=True, v=True)
+            container.remove(force=True, v=True)
         except docker.errors.NotFound:
             pass
         except docker.errors.DockerException as error:  # cleanup must not hide the real error
-            self.ui.warning(self.target, f"could not remove container {self.container.name}: "
-                            f"{error}; remove it with `docker rm -f {self.container.name}`")
-        self.container = None
+            self.ui.warning(self.target, f"could not remove container {container.name}: "
+                            f"{error}; remove it with `docker rm -f {container.name}`")
 
     @property
     def id(self) -> str:

@@ -13,7 +13,7 @@ from .install import install_wheels
 from .markers import foreign_marker_uses
 from .passes import Outcome, Runner, compiler_tail, list_dists, missing_from_download_failure
 from .protocol import Job, MissingPackage, PackageResult, Result, emit
-from .tags import DistFile, is_wheel_compatible, parse_filename
+from .tags import DistFile, canonical_name, is_wheel_compatible, parse_filename
 
 
 class PipelineFailure(Exception):
@@ -122,8 +122,16 @@ class Pipeline:
             stream.write(cmd.pinned_requirement_lines(name, version, hashes))
         return path, True
 
+    def wants_source(self, name: str) -> bool:
+        """The user's ``--no-binary`` wins over the explicit-wheel pass."""
+        raw = self.pip_env().get("PIP_NO_BINARY", os.environ.get("PIP_NO_BINARY", ""))
+        names = {canonical_name(n) for n in raw.replace(",", " ").split()}
+        return ":all:" in raw.split() or name in names
+
     def download_compatible_wheels(self) -> None:
         for name in self.state.unresolved():
+            if self.wants_source(name):
+                continue
             emit("step", step="compatible-wheel", message=f"looking for a Lambda wheel of {name}")
             spec, hashed = self.pinned(name)
             dest = self.path("explicit", name)

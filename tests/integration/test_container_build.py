@@ -136,8 +136,9 @@ def test_container_removed_after_a_failed_build(cli: Any, tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_container_removed_when_interrupted(pip_env: dict[str, str], tmp_path: Path,
-                                            standin_311: str) -> None:
+                                            standin_311: str, signum: int) -> None:
     (tmp_path / "requirements.txt").write_text("cextpkg==1.0\noptcpkg==1.0\n")
     command = [sys.executable, "-m", "builder", "build", "-r", str(tmp_path / "requirements.txt"),
                "-o", str(tmp_path / "out"), "--runtime", "python3.11", "--no-cache",
@@ -148,7 +149,7 @@ def test_container_removed_when_interrupted(pip_env: dict[str, str], tmp_path: P
     while not build_containers() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert build_containers(), "the build never started a container"
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert build_containers() == []
