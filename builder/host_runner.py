@@ -89,4 +89,22 @@ def run_on_host(runtime: Runtime, architecture: Architecture, config: BuildConfi
     for line in process.stdout:
         relay_line(line, target, ui)
     process.wait()
-    return ws.read_result(workspace, target), workspace.target_dir
+    result = ws.read_result(workspace, target)
+    warning = newer_glibc_warning(result, runtime)
+    if warning:
+        ui.warning(target, warning)
+    return result, workspace.target_dir
+
+
+def newer_glibc_warning(result: PipelineResult, runtime: Runtime) -> str | None:
+    """Code compiled here links against this host's glibc, which Lambda may not have."""
+    built = [p.name for p in result.packages if p.how == "built-from-sdist"]
+    try:
+        host = tuple(int(part) for part in result.glibc.split(".")[:2])
+    except ValueError:
+        return None
+    if not built or host <= runtime.glibc:
+        return None
+    return (f"{', '.join(built)} compiled against this host's glibc {result.glibc}, newer than "
+            f"{runtime.name}'s {runtime.glibc_text}: check the bundle with `lambda-builder "
+            "verify`, or build in the container")
