@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.architectures import Architecture
@@ -27,7 +27,7 @@ class BuildRequest:
     requirements: Path | None
     output: Path
     source_dir: Path | None = None
-    config: BuildConfig = BuildConfig()
+    config: BuildConfig = field(default_factory=BuildConfig)
     input_kind: str | None = None
     input_source: Path | None = None  # the user's lock or file; requirements may be generated
     input_warnings: tuple[str, ...] = ()
@@ -37,30 +37,37 @@ class BuildRequest:
         return f"{self.runtime.name}/{self.architecture.value}"
 
 
-def _run_pipeline(request: BuildRequest, parsed: ParsedRequirements | None, scratch: Path,
-                  ui: BuildUI) -> tuple[PipelineResult, Path, str | None]:
+def _run_pipeline(
+    request: BuildRequest, parsed: ParsedRequirements | None, scratch: Path, ui: BuildUI
+) -> tuple[PipelineResult, Path, str | None]:
     if not request.config.use_container:
         from builder.host_runner import run_on_host
 
-        result, target_dir = run_on_host(request.runtime, request.architecture, request.config,
-                                         parsed, scratch, ui)
+        result, target_dir = run_on_host(
+            request.runtime, request.architecture, request.config, parsed, scratch, ui
+        )
         return result, target_dir, None
     from builder.container_runner import run_in_container
 
-    return run_in_container(request.runtime, request.architecture, request.config, parsed,
-                            scratch, ui)
+    return run_in_container(
+        request.runtime, request.architecture, request.config, parsed, scratch, ui
+    )
 
 
 def _check_request(request: BuildRequest) -> None:
     if request.requirements is not None and not request.requirements.is_file():
-        raise UsageError(f"requirements file not found: {request.requirements}",
-                         hint="pass the path of an existing requirements file")
+        raise UsageError(
+            f"requirements file not found: {request.requirements}",
+            hint="pass the path of an existing requirements file",
+        )
     if request.source_dir is not None and not request.source_dir.is_dir():
         raise UsageError(f"source directory not found: {request.source_dir}")
     output = request.output.resolve()
     if request.source_dir is not None and output == request.source_dir.resolve():
-        raise UsageError("the output directory cannot be the source directory",
-                         hint="pick another --output, e.g. build/")
+        raise UsageError(
+            "the output directory cannot be the source directory",
+            hint="pick another --output, e.g. build/",
+        )
 
 
 def _write_output(request: BuildRequest, dependencies: Path, ui: BuildUI) -> BundleOutcome:
@@ -69,9 +76,15 @@ def _write_output(request: BuildRequest, dependencies: Path, ui: BuildUI) -> Bun
     staged = staging_dir(request.output)
     try:
         assemble(dependencies, request.source_dir, staged, exclude=(request.output,))
-        bundle = finish_bundle(staged, dependencies, runtime=request.runtime,
-                               architecture=request.architecture, config=request.config,
-                               target=request.target, ui=ui)
+        bundle = finish_bundle(
+            staged,
+            dependencies,
+            runtime=request.runtime,
+            architecture=request.architecture,
+            config=request.config,
+            target=request.target,
+            ui=ui,
+        )
         try:
             replace_directory(staged, request.output)
             bundle.commit()
@@ -112,17 +125,28 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         shutil.rmtree(scratch, ignore_errors=True)
     error = None
     if result.error:
-        error = redact(result.error.get("message", "") + (
-            f"\nhint: {result.error['hint']}" if result.error.get("hint") else ""))
+        error = redact(
+            result.error.get("message", "")
+            + (f"\nhint: {result.error['hint']}" if result.error.get("hint") else "")
+        )
     return TargetReport(
-        runtime=request.runtime.name, architecture=request.architecture.value,
-        glibc=request.runtime.glibc_text, python=result.python,
-        mode="container" if request.config.use_container else "host", image=image,
+        runtime=request.runtime.name,
+        architecture=request.architecture.value,
+        glibc=request.runtime.glibc_text,
+        python=result.python,
+        mode="container" if request.config.use_container else "host",
+        image=image,
         input=str(request.input_source or request.requirements) if request.requirements else None,
         input_kind=request.input_kind or ("requirements.txt" if request.requirements else None),
-        output=output, status=result.status, packages=result.packages, missing=result.missing,
-        warnings=[redact(w) for w in warnings + result.warnings], error=error,
-        artifacts=bundle.artifacts, sizes=bundle.sizes, verification=bundle.verification,
+        output=output,
+        status=result.status,
+        packages=result.packages,
+        missing=result.missing,
+        warnings=[redact(w) for w in warnings + result.warnings],
+        error=error,
+        artifacts=bundle.artifacts,
+        sizes=bundle.sizes,
+        verification=bundle.verification,
     )
 
 
@@ -130,9 +154,11 @@ def raise_for_status(report: TargetReport) -> None:
     if report.status == "missing":
         names = ", ".join(f"{m.name} {m.version}".strip() for m in report.missing)
         raise MissingDependenciesError(
-            f"could not satisfy: {names}", target=report.name,
+            f"could not satisfy: {names}",
+            target=report.name,
             missing=[m.model_dump() for m in report.missing],
-            hint="see each package's reason above; the previous output was left untouched")
+            hint="see each package's reason above; the previous output was left untouched",
+        )
     if report.status == "error":
         raise PipelineError(report.error or "the build failed", target=report.name)
 
@@ -144,21 +170,31 @@ class PythonPipDependencyBuilder:
         self.runtime = get_runtime(runtime)
         self.config = config or BuildConfig()
 
-    def build_dependencies(self, artifacts_dir_path: str | Path,
-                           requirements_path: str | Path | None, ui: BuildUI | None = None
-                           ) -> TargetReport:
+    def build_dependencies(
+        self,
+        artifacts_dir_path: str | Path,
+        requirements_path: str | Path | None,
+        ui: BuildUI | None = None,
+    ) -> TargetReport:
         request = BuildRequest(
-            runtime=self.runtime, architecture=self.config.architecture,
+            runtime=self.runtime,
+            architecture=self.config.architecture,
             requirements=Path(requirements_path) if requirements_path else None,
-            output=Path(artifacts_dir_path), config=self.config)
+            output=Path(artifacts_dir_path),
+            config=self.config,
+        )
         report = build_target(request, ui)
         raise_for_status(report)
         return report
 
 
-def build_dependencies(artifacts_dir_path: str | Path, requirements_path: str | Path | None,
-                       runtime: str, ui: BuildUI | None = None,
-                       config: BuildConfig | None = None) -> TargetReport:
+def build_dependencies(
+    artifacts_dir_path: str | Path,
+    requirements_path: str | Path | None,
+    runtime: str,
+    ui: BuildUI | None = None,
+    config: BuildConfig | None = None,
+) -> TargetReport:
     """Install the dependencies of ``requirements_path`` for ``runtime`` into a directory.
 
     Raises ``MissingDependenciesError`` (with each package's reason) when some cannot be

@@ -44,7 +44,8 @@ def _check_member(member: tarfile.TarInfo, root: Path) -> None:
         if link.is_absolute() or not _is_within(root, root / base / link):
             raise PipelineError(
                 f"refusing to extract link {member.name!r} -> {member.linkname!r}: it points "
-                "outside the output")
+                "outside the output"
+            )
     elif not (member.isfile() or member.isdir()):
         raise PipelineError(f"refusing to extract {member.name!r}: not a file or directory")
 

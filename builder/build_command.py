@@ -41,43 +41,66 @@ def default_ca_bundle(explicit: str | None) -> Path | None:
 
 def default_cache_dir() -> Path:
     base = os.environ.get("LAMBDA_BUILDER_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base) / "lambda-builder" if base and "LAMBDA" not in base else \
-        Path(base) if base else Path.home() / ".cache" / "lambda-builder"
+    return (
+        Path(base) / "lambda-builder"
+        if base and "LAMBDA" not in base
+        else Path(base)
+        if base
+        else Path.home() / ".cache" / "lambda-builder"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> BuildConfig:
     index = IndexConfig(
-        index_url=args.index_url, extra_index_urls=tuple(args.extra_index_url),
-        find_links=tuple(str(Path(link).resolve()) if os.path.exists(link) else link
-                         for link in args.find_links),
-        trusted_hosts=tuple(args.trusted_host))
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_url),
+        find_links=tuple(
+            str(Path(link).resolve()) if os.path.exists(link) else link for link in args.find_links
+        ),
+        trusted_hosts=tuple(args.trusted_host),
+    )
     for url in [args.index_url or "", *args.extra_index_url]:
         for secret in secrets_in_url(url):
             register_secret(secret)
     return BuildConfig(
-        index=index, use_container=not args.no_container, base_image=args.base_image,
-        ca_bundle=default_ca_bundle(args.ca_bundle), use_cache=not args.no_cache,
+        index=index,
+        use_container=not args.no_container,
+        base_image=args.base_image,
+        ca_bundle=default_ca_bundle(args.ca_bundle),
+        use_cache=not args.no_cache,
         cache_dir=Path(args.cache_dir) if args.cache_dir else default_cache_dir(),
-        verbose=args.verbose, quiet=args.quiet, compile_bytecode=args.compile_bytecode,
+        verbose=args.verbose,
+        quiet=args.quiet,
+        compile_bytecode=args.compile_bytecode,
         ssh=args.ssh,
         artifacts=ArtifactOptions(
             zip_path=Path(args.zip).resolve() if args.zip else None,
             layer_zip_path=Path(args.layer_zip).resolve() if args.layer_zip else None,
-            layer_layout=args.layer_layout, slim=args.slim, excludes=tuple(args.exclude),
-            verify=args.verify))
+            layer_layout=args.layer_layout,
+            slim=args.slim,
+            excludes=tuple(args.exclude),
+            verify=args.verify,
+        ),
+    )
 
 
-def requests_from_args(args: argparse.Namespace, config: BuildConfig, scratch: Path
-                       ) -> list[BuildRequest]:
+def requests_from_args(
+    args: argparse.Namespace, config: BuildConfig, scratch: Path
+) -> list[BuildRequest]:
     if not args.runtime:
         raise UsageError("--runtime is required", hint="e.g. --runtime python3.12")
     runtimes = [get_runtime(name) for name in _split(args.runtime)]
     architectures = [parse_architecture(name) for name in _split(args.arch)]
     source = Path(args.source_dir) if args.source_dir else None
     selection = select_input(
-        source, requirements=Path(args.requirements) if args.requirements else None,
-        input_file=Path(args.input) if args.input else None, groups=tuple(args.group),
-        extras=tuple(args.extra), package=args.package, scratch=scratch)
+        source,
+        requirements=Path(args.requirements) if args.requirements else None,
+        input_file=Path(args.input) if args.input else None,
+        groups=tuple(args.group),
+        extras=tuple(args.extra),
+        package=args.package,
+        scratch=scratch,
+    )
     output = Path(args.output)
     several = len(runtimes) * len(architectures) > 1
     # A project built into a wheel is not copied as well; a non-package member is copied alone.
@@ -86,12 +109,18 @@ def requests_from_args(args: argparse.Namespace, config: BuildConfig, scratch: P
         copied = selection.application_dir
     return [
         BuildRequest(
-            runtime=runtime, architecture=arch, requirements=selection.requirements,
+            runtime=runtime,
+            architecture=arch,
+            requirements=selection.requirements,
             output=output / f"{runtime.name}-{arch.value}" if several else output,
-            source_dir=copied, input_kind=selection.kind, input_source=selection.source,
+            source_dir=copied,
+            input_kind=selection.kind,
+            input_source=selection.source,
             input_warnings=selection.warnings,
-            config=_per_target(config, arch, f"{runtime.name}-{arch.value}" if several else ""))
-        for runtime in runtimes for arch in dict.fromkeys(architectures)
+            config=_per_target(config, arch, f"{runtime.name}-{arch.value}" if several else ""),
+        )
+        for runtime in runtimes
+        for arch in dict.fromkeys(architectures)
     ]
 
 
@@ -103,9 +132,12 @@ def _suffixed(path: Path | None, suffix: str) -> Path | None:
 
 def _per_target(config: BuildConfig, arch: Architecture, suffix: str) -> BuildConfig:
     """Each target of a multi-target build writes its own zips (``app-python3.12-arm64.zip``)."""
-    artifacts = config.artifacts.model_copy(update={
-        "zip_path": _suffixed(config.artifacts.zip_path, suffix),
-        "layer_zip_path": _suffixed(config.artifacts.layer_zip_path, suffix)})
+    artifacts = config.artifacts.model_copy(
+        update={
+            "zip_path": _suffixed(config.artifacts.zip_path, suffix),
+            "layer_zip_path": _suffixed(config.artifacts.layer_zip_path, suffix),
+        }
+    )
     return config.model_copy(update={"architecture": arch, "artifacts": artifacts})
 
 

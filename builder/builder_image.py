@@ -22,13 +22,17 @@ IMAGE_REPOSITORY = "lambda-builder/builder"
 
 def definition_dir() -> Path:
     """Where ``Dockerfile.<arch>`` and ``images/`` are: the checkout, or the installed data."""
-    candidates = [Path(__file__).resolve().parent.parent,
-                  Path(sysconfig.get_path("data")) / "share" / "lambda-builder"]
+    candidates = [
+        Path(__file__).resolve().parent.parent,
+        Path(sysconfig.get_path("data")) / "share" / "lambda-builder",
+    ]
     for candidate in candidates:
         if (candidate / "Dockerfile.x86_64").is_file() and (candidate / "images").is_dir():
             return candidate
-    raise DockerError("the builder Dockerfiles are missing from this installation",
-                      hint="reinstall lambda-builder")
+    raise DockerError(
+        "the builder Dockerfiles are missing from this installation",
+        hint="reinstall lambda-builder",
+    )
 
 
 STANDALONE_STAGE = b"FROM builder AS standalone"
@@ -69,25 +73,53 @@ def _has_buildx() -> bool:
     return subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0
 
 
-def _build(context: Path, dockerfile: str, tag: str, base_image: str,
-           architecture: Architecture, engine: Engine, ui: BuildUI, target: str) -> None:
+def _build(
+    context: Path,
+    dockerfile: str,
+    tag: str,
+    base_image: str,
+    architecture: Architecture,
+    engine: Engine,
+    ui: BuildUI,
+    target: str,
+) -> None:
     if _has_buildx():
-        command = ["docker", "buildx", "build", "--platform", architecture.docker_platform,
-                   "--load", "--target", "builder", "--progress", "plain", "-t", tag, "-f", dockerfile,
-                   "--build-arg", f"BASE_IMAGE={base_image}", str(context)]
+        command = [
+            "docker",
+            "buildx",
+            "build",
+            "--platform",
+            architecture.docker_platform,
+            "--load",
+            "--target",
+            "builder",
+            "--progress",
+            "plain",
+            "-t",
+            tag,
+            "-f",
+            dockerfile,
+            "--build-arg",
+            f"BASE_IMAGE={base_image}",
+            str(context),
+        ]
         env = {"DOCKER_HOST": engine.url}
-        process = subprocess.run(command, capture_output=True, text=True,
-                                 env={**os.environ, **env})
+        process = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
         for line in (process.stdout + process.stderr).splitlines():
             ui.log(target, line)
         if process.returncode != 0:
             raise _build_error(process.stderr, architecture)
         return
     try:
-        engine.client.images.build(path=str(context), dockerfile=dockerfile, tag=tag,
-                                   platform=architecture.docker_platform, rm=True,
-                                   target="builder",
-                                   buildargs={"BASE_IMAGE": base_image})
+        engine.client.images.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=tag,
+            platform=architecture.docker_platform,
+            rm=True,
+            target="builder",
+            buildargs={"BASE_IMAGE": base_image},
+        )
     except docker.errors.BuildError as error:
         log = "".join(str(item.get("stream", item.get("error", ""))) for item in error.build_log)
         raise _build_error(log, architecture) from None
@@ -99,12 +131,15 @@ def _build_error(log: str, architecture: Architecture) -> DockerError:
     if is_exec_format_error(log):
         return emulation_error(architecture)
     tail = "\n".join(log.strip().splitlines()[-15:])
-    return DockerError(f"building the builder image failed:\n{tail}",
-                       hint="run with --verbose for the whole build log")
+    return DockerError(
+        f"building the builder image failed:\n{tail}",
+        hint="run with --verbose for the whole build log",
+    )
 
 
-def ensure_builder_image(engine: Engine, base_image: str, architecture: Architecture,
-                         ui: BuildUI, target: str) -> str:
+def ensure_builder_image(
+    engine: Engine, base_image: str, architecture: Architecture, ui: BuildUI, target: str
+) -> str:
     ensure_image(engine, base_image, architecture)
     base_id = engine.client.images.get(base_image).id or ""
     files = definition_files(architecture)
@@ -117,10 +152,20 @@ def ensure_builder_image(engine: Engine, base_image: str, architecture: Architec
             path = Path(context) / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        _build(Path(context), f"Dockerfile.{architecture.value}", tag, base_image,
-               architecture, engine, ui, target)
+        _build(
+            Path(context),
+            f"Dockerfile.{architecture.value}",
+            tag,
+            base_image,
+            architecture,
+            engine,
+            ui,
+            target,
+        )
     if image_architecture(engine, tag) != architecture.docker_arch:
-        raise DockerError(f"the builder image {tag} was not built for {architecture.value}",
-                          hint="check `docker buildx ls` for a builder that supports "
-                               f"{architecture.docker_platform}")
+        raise DockerError(
+            f"the builder image {tag} was not built for {architecture.value}",
+            hint="check `docker buildx ls` for a builder that supports "
+            f"{architecture.docker_platform}",
+        )
     return tag

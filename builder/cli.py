@@ -17,59 +17,118 @@ ENV_PREFIX = "LAMBDA_BUILDER_"
 
 
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source_dir", nargs="?", metavar="SOURCE_DIR",
-                        help="your function's source (copied over the dependencies)")
-    parser.add_argument("-r", "--requirements", metavar="FILE",
-                        help="requirements file (default: SOURCE_DIR/requirements.txt)")
-    parser.add_argument("--runtime", default=os.environ.get(f"{ENV_PREFIX}RUNTIME"),
-                        help="python3.9 ... python3.14; several comma-separated")
-    parser.add_argument("--arch", default=os.environ.get(f"{ENV_PREFIX}ARCH", "x86_64"),
-                        help="x86_64 or arm64; several comma-separated (default: x86_64)")
-    parser.add_argument("-o", "--output", default="build", metavar="DIR",
-                        help="output directory (default: build)")
+    parser.add_argument(
+        "source_dir",
+        nargs="?",
+        metavar="SOURCE_DIR",
+        help="your function's source (copied over the dependencies)",
+    )
+    parser.add_argument(
+        "-r",
+        "--requirements",
+        metavar="FILE",
+        help="requirements file (default: SOURCE_DIR/requirements.txt)",
+    )
+    parser.add_argument(
+        "--runtime",
+        default=os.environ.get(f"{ENV_PREFIX}RUNTIME"),
+        help="python3.9 ... python3.14; several comma-separated",
+    )
+    parser.add_argument(
+        "--arch",
+        default=os.environ.get(f"{ENV_PREFIX}ARCH", "x86_64"),
+        help="x86_64 or arm64; several comma-separated (default: x86_64)",
+    )
+    parser.add_argument(
+        "-o", "--output", default="build", metavar="DIR", help="output directory (default: build)"
+    )
     parser.add_argument("--report", metavar="FILE", help="write the JSON build report here")
-    parser.add_argument("--no-container", action="store_true",
-                        default=os.environ.get(f"{ENV_PREFIX}NO_CONTAINER") == "1",
-                        help="run pip on this host (it must match the target); the default "
-                             "inside the standalone image")
-    parser.add_argument("--base-image", metavar="IMAGE",
-                        help="replace public.ecr.aws/lambda/python:<version>[-arm64] (mirrors, pinned "
-                             "digests); {version}, {suffix} and {arch} are filled in per target")
-    parser.add_argument("--ca-bundle", metavar="FILE",
-                        help="CA certificates for pip in the container (default: SSL_CERT_FILE,"
-                             " REQUESTS_CA_BUNDLE or PIP_CERT when set)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="ignore and do not fill the download/build cache")
+    parser.add_argument(
+        "--no-container",
+        action="store_true",
+        default=os.environ.get(f"{ENV_PREFIX}NO_CONTAINER") == "1",
+        help="run pip on this host (it must match the target); the default "
+        "inside the standalone image",
+    )
+    parser.add_argument(
+        "--base-image",
+        metavar="IMAGE",
+        help="replace public.ecr.aws/lambda/python:<version>[-arm64] (mirrors, pinned "
+        "digests); {version}, {suffix} and {arch} are filled in per target",
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="CA certificates for pip in the container (default: SSL_CERT_FILE,"
+        " REQUESTS_CA_BUNDLE or PIP_CERT when set)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="ignore and do not fill the download/build cache"
+    )
     parser.add_argument("--cache-dir", metavar="DIR", help="host cache directory")
     parser.add_argument("--index-url", metavar="URL")
     parser.add_argument("--extra-index-url", metavar="URL", action="append", default=[])
     parser.add_argument("--find-links", metavar="PATH_OR_URL", action="append", default=[])
     parser.add_argument("--trusted-host", metavar="HOST", action="append", default=[])
     inputs = parser.add_argument_group("project inputs")
-    inputs.add_argument("--input", metavar="FILE",
-                        help="use this lock/requirements/pyproject file instead of detecting one")
-    inputs.add_argument("--group", metavar="NAME", action="append", default=[],
-                        help="include a dependency group (lock files); repeatable")
-    inputs.add_argument("--extra", metavar="NAME", action="append", default=[],
-                        help="include an optional-dependency extra; repeatable")
-    inputs.add_argument("--package", metavar="NAME",
-                        help="build one workspace member with only its dependencies")
-    inputs.add_argument("--ssh", action="store_true",
-                        help="forward the SSH agent into the container for git+ssh dependencies")
+    inputs.add_argument(
+        "--input",
+        metavar="FILE",
+        help="use this lock/requirements/pyproject file instead of detecting one",
+    )
+    inputs.add_argument(
+        "--group",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="include a dependency group (lock files); repeatable",
+    )
+    inputs.add_argument(
+        "--extra",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="include an optional-dependency extra; repeatable",
+    )
+    inputs.add_argument(
+        "--package", metavar="NAME", help="build one workspace member with only its dependencies"
+    )
+    inputs.add_argument(
+        "--ssh",
+        action="store_true",
+        help="forward the SSH agent into the container for git+ssh dependencies",
+    )
     artifacts = parser.add_argument_group("artifacts")
     artifacts.add_argument("--zip", metavar="FILE", help="write the function zip here")
     artifacts.add_argument("--layer-zip", metavar="FILE", help="write a layer zip here")
-    artifacts.add_argument("--layer-layout", choices=("python", "site-packages"),
-                           default="python", help="python/ (default) or "
-                           "python/lib/python3.X/site-packages/ inside the layer zip")
-    artifacts.add_argument("--compile-bytecode", action="store_true",
-                           help="ship .pyc compiled by the target's Python (hash-checked)")
-    artifacts.add_argument("--slim", action="store_true",
-                           help="drop tests, docs, type stubs and debug symbols of dependencies")
-    artifacts.add_argument("--exclude", metavar="PATTERN", action="append", default=[],
-                           help="leave matching paths out of the bundle; repeatable")
-    artifacts.add_argument("--verify", action="store_true",
-                           help="check ELF machine, glibc symbols and imports after building")
+    artifacts.add_argument(
+        "--layer-layout",
+        choices=("python", "site-packages"),
+        default="python",
+        help="python/ (default) or python/lib/python3.X/site-packages/ inside the layer zip",
+    )
+    artifacts.add_argument(
+        "--compile-bytecode",
+        action="store_true",
+        help="ship .pyc compiled by the target's Python (hash-checked)",
+    )
+    artifacts.add_argument(
+        "--slim",
+        action="store_true",
+        help="drop tests, docs, type stubs and debug symbols of dependencies",
+    )
+    artifacts.add_argument(
+        "--exclude",
+        metavar="PATTERN",
+        action="append",
+        default=[],
+        help="leave matching paths out of the bundle; repeatable",
+    )
+    artifacts.add_argument(
+        "--verify",
+        action="store_true",
+        help="check ELF machine, glibc symbols and imports after building",
+    )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -78,19 +137,27 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lambda-builder",
-        description="Build Python dependencies for AWS Lambda inside the Lambda images.")
+        description="Build Python dependencies for AWS Lambda inside the Lambda images.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     build = commands.add_parser("build", help="build dependencies (and bundles) for Lambda")
     _add_build_arguments(build)
-    doctor = commands.add_parser("doctor",
-                                 help="check Docker, emulation, images, CA bundle and proxy")
-    doctor.add_argument("--runtime", default="python3.12",
-                        help="runtimes whose base images to look for (comma-separated)")
+    doctor = commands.add_parser(
+        "doctor", help="check Docker, emulation, images, CA bundle and proxy"
+    )
+    doctor.add_argument(
+        "--runtime",
+        default="python3.12",
+        help="runtimes whose base images to look for (comma-separated)",
+    )
     doctor.add_argument("--base-image", metavar="IMAGE", help="as for build")
     from builder.verify_command import add_verify_arguments
 
-    add_verify_arguments(commands.add_parser(
-        "verify", help="check a bundle or zip: ELF machine, glibc, imports, a handler call"))
+    add_verify_arguments(
+        commands.add_parser(
+            "verify", help="check a bundle or zip: ELF machine, glibc, imports, a handler call"
+        )
+    )
     return parser
 
 
@@ -121,8 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             from builder.doctor import run_doctor
 
-            return run_doctor([r.strip() for r in args.runtime.split(",") if r.strip()],
-                              args.base_image)
+            return run_doctor(
+                [r.strip() for r in args.runtime.split(",") if r.strip()], args.base_image
+            )
         if args.command == "verify":
             from builder.verify_command import run_verify
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import docker.errors
 
-from builder.archive import extract_safely, tar_directory
 from builder.architectures import Architecture
+from builder.archive import extract_safely, tar_directory
 from builder.docker_engine import Engine
 from builder.emulation import emulation_error, is_exec_format_error, is_foreign
 from builder.errors import DockerError
@@ -36,9 +36,18 @@ def remove_active_containers() -> None:
 class BuildContainer:
     """Started on enter, removed on exit (success, failure or Ctrl-C) unless asked to keep it."""
 
-    def __init__(self, engine: Engine, image: str, architecture: Architecture, *,
-                 environment: dict[str, str], network_mode: str | None,
-                 volumes: dict[str, dict[str, str]], target: str, ui: BuildUI):
+    def __init__(
+        self,
+        engine: Engine,
+        image: str,
+        architecture: Architecture,
+        *,
+        environment: dict[str, str],
+        network_mode: str | None,
+        volumes: dict[str, dict[str, str]],
+        target: str,
+        ui: BuildUI,
+    ):
         self.engine = engine
         self.image = image
         self.architecture = architecture
@@ -52,10 +61,17 @@ class BuildContainer:
     def __enter__(self) -> BuildContainer:
         try:
             self.container = self.engine.client.containers.create(
-                self.image, entrypoint=["sleep"], command=["infinity"],
-                platform=self.architecture.docker_platform, environment=self.environment,
-                network_mode=self.network_mode, volumes=self.volumes,
-                labels={LABEL: self.target}, detach=True, working_dir="/lambda-builder")
+                self.image,
+                entrypoint=["sleep"],
+                command=["infinity"],
+                platform=self.architecture.docker_platform,
+                environment=self.environment,
+                network_mode=self.network_mode,
+                volumes=self.volumes,
+                labels={LABEL: self.target},
+                detach=True,
+                working_dir="/lambda-builder",
+            )
             with _ACTIVE_LOCK:
                 _ACTIVE.add(self)
             self.container.start()
@@ -64,8 +80,9 @@ class BuildContainer:
             self._remove()
             if is_exec_format_error(str(error)):
                 raise emulation_error(self.architecture) from None
-            raise DockerError(f"cannot start a container from {self.image}: {error}",
-                              target=self.target) from None
+            raise DockerError(
+                f"cannot start a container from {self.image}: {error}", target=self.target
+            ) from None
         return self
 
     def _check_running(self) -> None:
@@ -77,17 +94,25 @@ class BuildContainer:
         self._remove()
         if is_exec_format_error(logs) or is_foreign(self.architecture):
             raise emulation_error(self.architecture)
-        raise DockerError(f"the container from {self.image} stopped at once:\n{logs[-2000:]}",
-                          target=self.target)
+        raise DockerError(
+            f"the container from {self.image} stopped at once:\n{logs[-2000:]}", target=self.target
+        )
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         if os.environ.get(KEEP_VARIABLE) == "1" and self.container is not None:
             name = self.container.name
-            self.ui.warning(self.target, f"{KEEP_VARIABLE}=1: kept container {name}; enter it "
-                            f"with `docker exec -it {name} sh`, remove it with "
-                            f"`docker rm -f {name}` (it holds the job file with any index "
-                            "credentials)")
+            self.ui.warning(
+                self.target,
+                f"{KEEP_VARIABLE}=1: kept container {name}; enter it "
+                f"with `docker exec -it {name} sh`, remove it with "
+                f"`docker rm -f {name}` (it holds the job file with any index "
+                "credentials)",
+            )
             return
         self._remove()
 
@@ -102,26 +127,36 @@ class BuildContainer:
         except docker.errors.NotFound:
             pass
         except docker.errors.DockerException as error:  # cleanup must not hide the real error
-            self.ui.warning(self.target, f"could not remove container {container.name}: "
-                            f"{error}; remove it with `docker rm -f {container.name}`")
+            self.ui.warning(
+                self.target,
+                f"could not remove container {container.name}: "
+                f"{error}; remove it with `docker rm -f {container.name}`",
+            )
 
     @property
     def id(self) -> str:
         return str(self.container.id)
 
-    def run(self, argv: list[str], environment: dict[str, str] | None = None,
-            on_line: Callable[[str], None] | None = None) -> tuple[int, list[str]]:
+    def run(
+        self,
+        argv: list[str],
+        environment: dict[str, str] | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> tuple[int, list[str]]:
         """Run a command; stream its lines to ``on_line`` (or collect them); its exit code."""
         api = self.engine.client.api
         try:
-            exec_id = api.exec_create(self.container.id, argv, environment=environment or {},
-                                      stdout=True, stderr=True)
+            created = api.exec_create(
+                self.container.id, argv, environment=environment or {}, stdout=True, stderr=True
+            )
+            exec_id = str(created["Id"])
             stream: Iterator[bytes] = api.exec_start(exec_id, stream=True)
             lines = self._relay(stream, on_line)
             code = api.exec_inspect(exec_id)["ExitCode"]
         except docker.errors.DockerException as error:
-            raise DockerError(f"running {argv[0]} in the container failed: {error}",
-                              target=self.target) from None
+            raise DockerError(
+                f"running {argv[0]} in the container failed: {error}", target=self.target
+            ) from None
         return int(code if code is not None else -1), lines
 
     @staticmethod
@@ -145,8 +180,9 @@ class BuildContainer:
         try:
             self.container.put_archive(str(destination.parent), data)
         except docker.errors.DockerException as error:
-            raise DockerError(f"cannot copy files into the container: {error}",
-                              target=self.target) from None
+            raise DockerError(
+                f"cannot copy files into the container: {error}", target=self.target
+            ) from None
 
     def copy_out(self, source: PurePosixPath, destination: Path) -> None:
         try:
@@ -155,8 +191,10 @@ class BuildContainer:
             is_directory = bool(int(stat.get("mode", 0)) & _GO_MODE_DIR)
             extract_safely(chunks, destination, strip=1 if is_directory else 0)
         except docker.errors.NotFound:
-            raise DockerError(f"{source} does not exist in the container",
-                              target=self.target) from None
+            raise DockerError(
+                f"{source} does not exist in the container", target=self.target
+            ) from None
         except docker.errors.DockerException as error:
-            raise DockerError(f"cannot copy {source} out of the container: {error}",
-                              target=self.target) from None
+            raise DockerError(
+                f"cannot copy {source} out of the container: {error}", target=self.target
+            ) from None

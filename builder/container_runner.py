@@ -40,25 +40,33 @@ def probe(box: BuildContainer, runtime: Runtime, architecture: Architecture) -> 
     if code != 0 and is_exec_format_error(output):
         raise emulation_error(architecture)
     if code != 0 or len(lines) < 2:
-        raise DockerError(f"probing the build container failed:\n{output}", target=box.target,
-                          hint="the image needs sh, uname and /var/lang/bin/python3")
+        raise DockerError(
+            f"probing the build container failed:\n{output}",
+            target=box.target,
+            hint="the image needs sh, uname and /var/lang/bin/python3",
+        )
     machine, version = lines[0].strip(), lines[-1].strip()
     if machine != architecture.machine:
-        raise DockerError(f"the container runs on {machine}, not {architecture.machine}",
-                          target=box.target, hint="check --base-image and emulation settings")
+        raise DockerError(
+            f"the container runs on {machine}, not {architecture.machine}",
+            target=box.target,
+            hint="check --base-image and emulation settings",
+        )
     if version != runtime.version:
         raise DockerError(
             f"image {box.image} has Python {version}, but {runtime.name} needs {runtime.version}",
             target=box.target,
             hint=f"pass --base-image with a Python {runtime.version} image, or pick "
-                 f"--runtime python{version}")
+            f"--runtime python{version}",
+        )
 
 
 def container_environment(config: BuildConfig, workspace: ws.Workspace) -> dict[str, str]:
     settings = forwarded_settings(os.environ)
     environment = dict(settings.environment)
-    ca_bundle = config.ca_bundle or (settings.cert if settings.cert and settings.cert.is_file()
-                                     else None)
+    ca_bundle = config.ca_bundle or (
+        settings.cert if settings.cert and settings.cert.is_file() else None
+    )
     if ca_bundle is not None:
         shutil.copyfile(ca_bundle, workspace.host_dir / CA_NAME)
         path = workspace.run(CA_NAME)
@@ -67,14 +75,18 @@ def container_environment(config: BuildConfig, workspace: ws.Workspace) -> dict[
 
 
 def _network_mode(config: BuildConfig, engine: Engine) -> str | None:
-    use_host = engine.is_local if config.docker_host_network is None \
-        else config.docker_host_network
+    use_host = engine.is_local if config.docker_host_network is None else config.docker_host_network
     return "host" if use_host else None
 
 
-def run_in_container(runtime: Runtime, architecture: Architecture, config: BuildConfig,
-                     parsed: ParsedRequirements | None, scratch: Path, ui: BuildUI
-                     ) -> tuple[PipelineResult, Path, str]:
+def run_in_container(
+    runtime: Runtime,
+    architecture: Architecture,
+    config: BuildConfig,
+    parsed: ParsedRequirements | None,
+    scratch: Path,
+    ui: BuildUI,
+) -> tuple[PipelineResult, Path, str]:
     target = f"{runtime.name}/{architecture.value}"
     engine = connect()
     ssh = ssh_forwarding(os.environ, engine_is_local=engine.is_local) if config.ssh else None
@@ -82,11 +94,21 @@ def run_in_container(runtime: Runtime, architecture: Architecture, config: Build
     image = ensure_builder_image(engine, base_image, architecture, ui, target)
     workspace = ws.Workspace(scratch / "workspace", str(RUN_ROOT))
     use_cache = config.use_cache
-    ws.prepare(workspace, runtime=runtime, architecture=architecture, config=config,
-               parsed=parsed, copy_inputs=True, cache_dir=CACHE_MOUNT if use_cache else None)
+    ws.prepare(
+        workspace,
+        runtime=runtime,
+        architecture=architecture,
+        config=config,
+        parsed=parsed,
+        copy_inputs=True,
+        cache_dir=CACHE_MOUNT if use_cache else None,
+    )
     environment = container_environment(config, workspace)
-    volumes = {cache_volume(runtime, architecture): {"bind": CACHE_MOUNT, "mode": "rw"}} \
-        if use_cache else {}
+    volumes = (
+        {cache_volume(runtime, architecture): {"bind": CACHE_MOUNT, "mode": "rw"}}
+        if use_cache
+        else {}
+    )
     if ssh is not None:  # --ssh: the agent's socket is mounted, never a key
         volumes.update(ssh.volumes)
         environment.update(ssh.environment)
@@ -94,13 +116,23 @@ def run_in_container(runtime: Runtime, architecture: Architecture, config: Build
             ui.warning(target, message)
     output = scratch / "output"
     ui.step(target, f"starting a build container from {base_image}")
-    with BuildContainer(engine, image, architecture, environment=environment,
-                        network_mode=_network_mode(config, engine), volumes=volumes,
-                        target=target, ui=ui) as box:
+    with BuildContainer(
+        engine,
+        image,
+        architecture,
+        environment=environment,
+        network_mode=_network_mode(config, engine),
+        volumes=volumes,
+        target=target,
+        ui=ui,
+    ) as box:
         probe(box, runtime, architecture)
         box.copy_in(workspace.host_dir, RUN_ROOT)
-        box.run(workspace.command(PYTHON), workspace.environment(),
-                on_line=lambda line: relay_line(line, target, ui))
+        box.run(
+            workspace.command(PYTHON),
+            workspace.environment(),
+            on_line=lambda line: relay_line(line, target, ui),
+        )
         box.copy_out(RUN_ROOT / "result.json", workspace.host_dir)
         result = ws.read_result(workspace, target)
         if result.status == "ok":

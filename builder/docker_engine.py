@@ -43,12 +43,14 @@ def engine_url() -> str:
 def connect() -> Engine:
     url = engine_url()
     try:
-        client = docker.DockerClient(base_url=url) if not os.environ.get("DOCKER_HOST") \
+        client = (
+            docker.DockerClient(base_url=url)
+            if not os.environ.get("DOCKER_HOST")
             else docker.from_env()
+        )
         client.ping()
     except docker.errors.DockerException as error:
-        raise DockerError(f"no Docker engine answers at {url}: {error}", hint=ENGINE_HINT) \
-            from None
+        raise DockerError(f"no Docker engine answers at {url}: {error}", hint=ENGINE_HINT) from None
     return Engine(client, url)
 
 
@@ -72,7 +74,7 @@ def ensure_image(engine: Engine, reference: str, architecture: Architecture) -> 
             raise DockerError(
                 f"cannot pull {reference} for {architecture.docker_platform}: {error}",
                 hint="check the network and `docker login`; --base-image IMAGE uses a mirror "
-                     "or an image you already have",
+                "or an image you already have",
             ) from None
         found = image_architecture(engine, reference)
     if found != architecture.docker_arch:
@@ -80,5 +82,5 @@ def ensure_image(engine: Engine, reference: str, architecture: Architecture) -> 
             f"image {reference} is for {found}, not {architecture.docker_arch} "
             f"({architecture.value})",
             hint=f"pass a {architecture.value} image with --base-image, or pull it with "
-                 f"`docker pull --platform {architecture.docker_platform} {reference}`",
+            f"`docker pull --platform {architecture.docker_platform} {reference}`",
         )

@@ -39,12 +39,19 @@ def _engine_checks() -> tuple[list[Check], object | None]:
 
 
 def _buildx_check() -> Check:
-    if shutil.which("docker") and subprocess.run(["docker", "buildx", "version"],
-                                                 capture_output=True).returncode == 0:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0
+    ):
         return Check("buildx", True, "docker buildx is installed")
-    return Check("buildx", False, "docker buildx not found; the SDK's classic builder is used",
-                 "install the buildx plugin (Debian: apt-get install docker-buildx; "
-                 "Docker Desktop ships it)", required=False)
+    return Check(
+        "buildx",
+        False,
+        "docker buildx not found; the SDK's classic builder is used",
+        "install the buildx plugin (Debian: apt-get install docker-buildx; "
+        "Docker Desktop ships it)",
+        required=False,
+    )
 
 
 def _emulation_check(engine: object, architecture: Architecture, image: str | None) -> Check:
@@ -54,21 +61,31 @@ def _emulation_check(engine: object, architecture: Architecture, image: str | No
     if not is_foreign(architecture):
         return Check(name, True, "native architecture")
     if image is None:
-        return Check(name, False, "no local image of this architecture to probe with",
-                     "build once for this architecture, or load a base image, then run "
-                     "doctor again", required=False)
+        return Check(
+            name,
+            False,
+            "no local image of this architecture to probe with",
+            "build once for this architecture, or load a base image, then run doctor again",
+            required=False,
+        )
     machine = probe_machine(engine, image, architecture)
     if machine == architecture.machine:
         return Check(name, True, f"emulated (uname -m in {image}: {machine})")
-    return Check(name, False, f"cannot run {architecture.docker_platform} containers "
-                 f"({machine or 'exec format error'})", "\n".join(enable_commands(architecture)))
+    return Check(
+        name,
+        False,
+        f"cannot run {architecture.docker_platform} containers ({machine or 'exec format error'})",
+        "\n".join(enable_commands(architecture)),
+    )
 
 
-def _image_checks(engine: object, runtimes: list[str], template: str | None
-                  ) -> tuple[list[Check], dict[Architecture, str]]:
+def _image_checks(
+    engine: object, runtimes: list[str], template: str | None
+) -> tuple[list[Check], dict[Architecture, str]]:
     from builder.doctor_probe import image_present
 
-    checks, probes = [], {}
+    checks: list[Check] = []
+    probes: dict[Architecture, str] = {}
     for name in runtimes:
         runtime = get_runtime(name)
         for architecture in Architecture:
@@ -77,31 +94,70 @@ def _image_checks(engine: object, runtimes: list[str], template: str | None
                 checks.append(Check(f"image {image}", True, "present"))
                 probes.setdefault(architecture, image)
             else:
-                checks.append(Check(f"image {image}", False, "not present locally; it is "
-                                    "pulled on first use",
-                                    f"docker pull --platform {architecture.docker_platform} "
-                                    f"{image}", required=False))
+                checks.append(
+                    Check(
+                        f"image {image}",
+                        False,
+                        "not present locally; it is pulled on first use",
+                        f"docker pull --platform {architecture.docker_platform} {image}",
+                        required=False,
+                    )
+                )
     return checks, probes
 
 
 def _network_checks() -> list[Check]:
     settings = forwarded_settings(os.environ)
-    cert = next((os.environ[v] for v in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
-                 if os.environ.get(v)), None) or (str(settings.cert) if settings.cert else None)
-    checks = [Check("CA bundle", True, f"{cert} is passed to pip in the container" if cert else
-                    "none set: pip in the container trusts the image's own CA store")]
+    cert = next(
+        (
+            os.environ[v]
+            for v in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
+            if os.environ.get(v)
+        ),
+        None,
+    ) or (str(settings.cert) if settings.cert else None)
+    checks = [
+        Check(
+            "CA bundle",
+            True,
+            f"{cert} is passed to pip in the container"
+            if cert
+            else "none set: pip in the container trusts the image's own CA store",
+        )
+    ]
     if cert and not os.path.isfile(cert):
-        checks[0] = Check("CA bundle", False, f"{cert} does not exist",
-                          "point SSL_CERT_FILE/PIP_CERT at a PEM file, or pass --ca-bundle")
+        checks[0] = Check(
+            "CA bundle",
+            False,
+            f"{cert} does not exist",
+            "point SSL_CERT_FILE/PIP_CERT at a PEM file, or pass --ca-bundle",
+        )
     proxies = [v for v in PROXY_VARIABLES if os.environ.get(v)]
-    checks.append(Check("proxy", True, "forwarded: " + ", ".join(proxies) if proxies
-                        else "no proxy variables set"))
+    checks.append(
+        Check(
+            "proxy",
+            True,
+            "forwarded: " + ", ".join(proxies) if proxies else "no proxy variables set",
+        )
+    )
     index = {k: redact(v) for k, v in settings.environment.items() if k.startswith("PIP_")}
-    checks.append(Check("pip index", True, ", ".join(f"{k}={v}" for k, v in index.items())
-                        or "PyPI (no index configuration found)"))
+    checks.append(
+        Check(
+            "pip index",
+            True,
+            ", ".join(f"{k}={v}" for k, v in index.items())
+            or "PyPI (no index configuration found)",
+        )
+    )
     if settings.dropped:
-        checks.append(Check("pip config", True, "not forwarded (host paths): "
-                            + ", ".join(sorted(set(settings.dropped))), required=False))
+        checks.append(
+            Check(
+                "pip config",
+                True,
+                "not forwarded (host paths): " + ", ".join(sorted(set(settings.dropped))),
+                required=False,
+            )
+        )
     return checks
 
 
@@ -126,5 +182,3 @@ def run_doctor(runtimes: list[str] | None = None, template: str | None = None) -
     failed = [c for c in checks if not c.ok and c.required]
     sys.stdout.write(f"\n{len(failed)} problem(s) found\n" if failed else "\nall good\n")
     return 1 if failed else 0
-
-

@@ -21,8 +21,14 @@ def probe_machine(engine: Any, image: str, architecture: Architecture) -> str | 
     """``uname -m`` in a throwaway container, or None when it cannot start at all."""
     try:
         output = engine.client.containers.run(
-            image, entrypoint=["uname"], command=["-m"], platform=architecture.docker_platform,
-            remove=True, stdout=True, stderr=True)
+            image,
+            entrypoint=["uname"],
+            command=["-m"],
+            platform=architecture.docker_platform,
+            remove=True,
+            stdout=True,
+            stderr=True,
+        )
     except docker.errors.DockerException:
         return None
     return bytes(output).decode("utf-8", "replace").strip() or None

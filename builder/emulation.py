@@ -33,5 +33,5 @@ def emulation_error(architecture: Architecture) -> DockerError:
         f"this Docker engine cannot run {architecture.value} ({architecture.docker_platform}) "
         "containers: QEMU emulation is not enabled",
         hint=f"enable it with:\n    {commands}\nthen run the build again "
-             "(Docker Desktop has it built in)",
+        "(Docker Desktop has it built in)",
     )

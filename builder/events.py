@@ -15,7 +15,7 @@ def relay_line(line: str, target: str, ui: BuildUI) -> None:
         ui.log(target, line.strip())
         return
     try:
-        event = json.loads(line[len(EVENT_PREFIX):])
+        event = json.loads(line[len(EVENT_PREFIX) :])
     except ValueError:
         ui.log(target, line)
         return

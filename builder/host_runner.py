@@ -34,7 +34,7 @@ def find_python(runtime: Runtime) -> str:
         f"--no-container needs Python {runtime.version} for {runtime.name}; this is "
         f"{platform.python_version()} and no python{runtime.version} is on PATH",
         hint=f"drop --no-container to build in the Lambda image, or install Python "
-             f"{runtime.version}",
+        f"{runtime.version}",
     )
 
 
@@ -42,7 +42,9 @@ def _runs_with_pip(python: str, runtime: Runtime) -> bool:
     """Whether ``python`` really is the runtime's version with pip (pyenv shims may not be)."""
     check = f"import sys, pip; sys.exit(sys.version_info[:2] != ({runtime.major}, {runtime.minor}))"
     try:
-        return subprocess.run([python, "-c", check], capture_output=True, timeout=60).returncode == 0
+        return (
+            subprocess.run([python, "-c", check], capture_output=True, timeout=60).returncode == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -67,24 +69,46 @@ def check_markers(parsed: ParsedRequirements | None, keys: list[str], target: st
         )
 
 
-def run_on_host(runtime: Runtime, architecture: Architecture, config: BuildConfig,
-                parsed: ParsedRequirements | None, scratch: Path, ui: BuildUI
-                ) -> tuple[PipelineResult, Path]:
+def run_on_host(
+    runtime: Runtime,
+    architecture: Architecture,
+    config: BuildConfig,
+    parsed: ParsedRequirements | None,
+    scratch: Path,
+    ui: BuildUI,
+) -> tuple[PipelineResult, Path]:
     target = f"{runtime.name}/{architecture.value}"
     python = find_python(runtime)
     keys = foreign_keys(architecture)
     check_markers(parsed, keys, target)
     workspace = ws.Workspace(scratch, str(scratch))
-    cache = str(config.cache_dir / f"{runtime.name}-{architecture.value}") \
-        if config.use_cache and config.cache_dir else None
-    ws.prepare(workspace, runtime=runtime, architecture=architecture, config=config,
-               parsed=parsed, copy_inputs=False, cache_dir=cache, foreign_marker_keys=keys,
-               allow_builds=host_architecture(platform.machine()) is architecture)
+    cache = (
+        str(config.cache_dir / f"{runtime.name}-{architecture.value}")
+        if config.use_cache and config.cache_dir
+        else None
+    )
+    ws.prepare(
+        workspace,
+        runtime=runtime,
+        architecture=architecture,
+        config=config,
+        parsed=parsed,
+        copy_inputs=False,
+        cache_dir=cache,
+        foreign_marker_keys=keys,
+        allow_builds=host_architecture(platform.machine()) is architecture,
+    )
     env = dict(os.environ)
     env.update(workspace.environment())
-    process = subprocess.Popen(workspace.command(python), env=env, cwd=scratch,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               errors="replace")
+    process = subprocess.Popen(
+        workspace.command(python),
+        env=env,
+        cwd=scratch,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
     assert process.stdout is not None
     for line in process.stdout:
         relay_line(line, target, ui)
@@ -105,6 +129,8 @@ def newer_glibc_warning(result: PipelineResult, runtime: Runtime) -> str | None:
         return None
     if not built or host <= runtime.glibc:
         return None
-    return (f"{', '.join(built)} compiled against this host's glibc {result.glibc}, newer than "
-            f"{runtime.name}'s {runtime.glibc_text}: check the bundle with `lambda-builder "
-            "verify`, or build in the container")
+    return (
+        f"{', '.join(built)} compiled against this host's glibc {result.glibc}, newer than "
+        f"{runtime.name}'s {runtime.glibc_text}: check the bundle with `lambda-builder "
+        "verify`, or build in the container"
+    )

@@ -41,12 +41,14 @@ class JobSpec(BaseModel):
 
 
 def target_spec(runtime: Runtime, architecture: Architecture) -> TargetSpec:
-    return TargetSpec(major=runtime.major, minor=runtime.minor, machine=architecture.machine,
-                      glibc=runtime.glibc)
+    return TargetSpec(
+        major=runtime.major, minor=runtime.minor, machine=architecture.machine, glibc=runtime.glibc
+    )
 
 
-How = Literal["wheel", "compatible-wheel", "built-from-sdist", "built-without-c-extensions",
-              "allowlisted"]
+How = Literal[
+    "wheel", "compatible-wheel", "built-from-sdist", "built-without-c-extensions", "allowlisted"
+]
 
 
 class PackageOutcome(BaseModel):

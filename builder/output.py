@@ -16,8 +16,9 @@ def staging_dir(destination: Path) -> Path:
     return Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.tmp-"))
 
 
-def assemble(dependencies: Path, source_dir: Path | None, staged: Path,
-             exclude: tuple[Path, ...] = ()) -> None:
+def assemble(
+    dependencies: Path, source_dir: Path | None, staged: Path, exclude: tuple[Path, ...] = ()
+) -> None:
     """Dependencies at the top level, the user's source copied over them (source wins)."""
     shutil.copytree(dependencies, staged, dirs_exist_ok=True, symlinks=True)
     if source_dir is not None:

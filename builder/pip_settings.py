@@ -11,13 +11,27 @@ from pathlib import Path
 
 from builder.redact import register_secret, secrets_in_url
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
-                   "no_proxy", "ALL_PROXY", "all_proxy")
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
 # Keys whose values make sense on another machine; file paths and file:// URLs do not.
-_PIP_KEYS = {"index-url": "PIP_INDEX_URL", "extra-index-url": "PIP_EXTRA_INDEX_URL",
-             "trusted-host": "PIP_TRUSTED_HOST", "find-links": "PIP_FIND_LINKS",
-             "timeout": "PIP_TIMEOUT", "default-timeout": "PIP_DEFAULT_TIMEOUT",
-             "retries": "PIP_RETRIES", "pre": "PIP_PRE"}
+_PIP_KEYS = {
+    "index-url": "PIP_INDEX_URL",
+    "extra-index-url": "PIP_EXTRA_INDEX_URL",
+    "trusted-host": "PIP_TRUSTED_HOST",
+    "find-links": "PIP_FIND_LINKS",
+    "timeout": "PIP_TIMEOUT",
+    "default-timeout": "PIP_DEFAULT_TIMEOUT",
+    "retries": "PIP_RETRIES",
+    "pre": "PIP_PRE",
+}
 
 
 @dataclass
@@ -46,7 +60,8 @@ def _is_portable(value: str) -> bool:
 
 
 def _portable_values(raw: str) -> tuple[list[str], list[str]]:
-    kept, dropped = [], []
+    kept: list[str] = []
+    dropped: list[str] = []
     for value in raw.split():
         (kept if _is_portable(value) or "/" not in value else dropped).append(value)
     return kept, dropped

@@ -101,8 +101,9 @@ class VerificationReport(BaseModel):
 
     @property
     def failures(self) -> list[str]:
-        lines = [f"{p.path}{f' ({p.package})' if p.package else ''}: {p.detail}"
-                 for p in self.problems]
+        lines = [
+            f"{p.path}{f' ({p.package})' if p.package else ''}: {p.detail}" for p in self.problems
+        ]
         lines += [f"import {i.name} failed: {i.error}" for i in self.imports if not i.ok]
         if self.handler is not None and not self.handler.ok:
             lines.append(f"handler {self.handler.handler} failed: {self.handler.error}")
@@ -177,22 +178,24 @@ def summarize(report: BuildReport) -> str:
     lines = []
     for target in report.targets:
         where = f" -> {target.output}" if target.output and target.status == "ok" else ""
-        lines.append(f"{target.name} (glibc {target.glibc}, {target.mode}): "
-                     f"{target.status}{where}")
+        lines.append(f"{target.name} (glibc {target.glibc}, {target.mode}): {target.status}{where}")
         if target.packages:
             lines.append(f"  {len(target.packages)} packages: {_counts(target)}")
         for package in target.packages:
             if package.how not in ("wheel", "compatible-wheel"):
                 lines.append(f"    {package.name} {package.version}: {package.how}")
         if target.sizes is not None:
-            lines.append(f"  {target.sizes.unzipped:,} bytes unzipped in "
-                         f"{target.sizes.files:,} files")
+            lines.append(
+                f"  {target.sizes.unzipped:,} bytes unzipped in {target.sizes.files:,} files"
+            )
         for artifact in target.artifacts:
             digest = f", sha256 {artifact.sha256}" if artifact.sha256 else ""
             lines.append(f"  {artifact.kind}: {artifact.path} ({artifact.size:,} bytes{digest})")
         if target.verification is not None:
-            lines.append(f"  verified: {'ok' if target.verification.ok else 'FAILED'} "
-                         f"({target.verification.where})")
+            lines.append(
+                f"  verified: {'ok' if target.verification.ok else 'FAILED'} "
+                f"({target.verification.where})"
+            )
         for missing in target.missing:
             lines.append(f"  missing {missing.name} {missing.version}: {missing.reason}")
             for detail in missing.detail.splitlines()[:12]:

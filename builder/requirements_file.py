@@ -23,18 +23,26 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz")
-_MARKER_VARIABLE = re.compile(r"\b(platform_machine|platform_system|sys_platform|os_name|"
-                              r"platform_release|platform_version|platform_python_implementation|"
-                              r"implementation_name|python_full_version|python_version)\b")
+_MARKER_VARIABLE = re.compile(
+    r"\b(platform_machine|platform_system|sys_platform|os_name|"
+    r"platform_release|platform_version|platform_python_implementation|"
+    r"implementation_name|python_full_version|python_version)\b"
+)
 _VALUE_OPTIONS = {
-    "-r": "requirement", "--requirement": "requirement",
-    "-c": "constraint", "--constraint": "constraint",
-    "-i": "index_url", "--index-url": "index_url",
+    "-r": "requirement",
+    "--requirement": "requirement",
+    "-c": "constraint",
+    "--constraint": "constraint",
+    "-i": "index_url",
+    "--index-url": "index_url",
     "--extra-index-url": "extra_index_url",
-    "-f": "find_links", "--find-links": "find_links",
+    "-f": "find_links",
+    "--find-links": "find_links",
     "--trusted-host": "trusted_host",
-    "-e": "editable", "--editable": "editable",
-    "--only-binary": "only_binary", "--no-binary": "no_binary",
+    "-e": "editable",
+    "--editable": "editable",
+    "--only-binary": "only_binary",
+    "--no-binary": "no_binary",
 }
 _FLAG_OPTIONS = {"--no-index": "no_index", "--pre": "pre", "--prefer-binary": "prefer_binary"}
 
@@ -143,14 +151,17 @@ class _Parser:
         path = path.resolve()
         if path in self.stack:
             chain = " -> ".join(str(p) for p in [*self.stack, path])
-            raise InputError(f"requirements files include each other in a loop: {chain}",
-                             hint="remove one of the -r lines")
+            raise InputError(
+                f"requirements files include each other in a loop: {chain}",
+                hint="remove one of the -r lines",
+            )
         try:
             text = path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
-            raise InputError(f"requirements file not found: {path}",
-                             hint="check the path; -r and -c paths are relative to the file "
-                                  "that names them") from None
+            raise InputError(
+                f"requirements file not found: {path}",
+                hint="check the path; -r and -c paths are relative to the file that names them",
+            ) from None
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"cannot read requirements file {path}: {error}") from None
         self.stack.append(path)
@@ -172,8 +183,9 @@ class _Parser:
         try:
             tokens = shlex.split(line)
         except ValueError as error:
-            raise self.fail(source, lineno, line, f"cannot split the line: {error}",
-                            "check the quoting") from None
+            raise self.fail(
+                source, lineno, line, f"cannot split the line: {error}", "check the quoting"
+            ) from None
         flag, value = tokens[0], None
         if "=" in flag and flag.startswith("--"):
             flag, value = flag.split("=", 1)
@@ -185,17 +197,24 @@ class _Parser:
             setattr(self.result.index, _FLAG_OPTIONS[flag], True)
             return
         if flag not in _VALUE_OPTIONS:
-            raise self.fail(source, lineno, line, f"unsupported option {flag}",
-                            "supported: -r, -c, -e, --index-url, --extra-index-url, "
-                            "--find-links, --trusted-host, --no-index, --pre, --prefer-binary, "
-                            "--only-binary, --no-binary, and --hash on a requirement")
+            raise self.fail(
+                source,
+                lineno,
+                line,
+                f"unsupported option {flag}",
+                "supported: -r, -c, -e, --index-url, --extra-index-url, "
+                "--find-links, --trusted-host, --no-index, --pre, --prefer-binary, "
+                "--only-binary, --no-binary, and --hash on a requirement",
+            )
         if not value:
             raise self.fail(source, lineno, line, f"{flag} needs a value", "add the value")
-        self.apply_option(source, lineno, _VALUE_OPTIONS[flag], _expand(value, self.environ),
-                          constraint)
+        self.apply_option(
+            source, lineno, _VALUE_OPTIONS[flag], _expand(value, self.environ), constraint
+        )
 
-    def apply_option(self, source: Path, lineno: int, option: str, value: str,
-                     constraint: bool) -> None:
+    def apply_option(
+        self, source: Path, lineno: int, option: str, value: str, constraint: bool
+    ) -> None:
         index = self.result.index
         if option in ("requirement", "constraint"):
             self.parse_file(source.parent / value, constraint or option == "constraint")
@@ -213,7 +232,8 @@ class _Parser:
         elif option == "editable":
             self.result.warnings.append(
                 f"{source}:{lineno}: -e {value} is installed as a regular (non-editable) "
-                "package: a Lambda bundle cannot point back at a source tree")
+                "package: a Lambda bundle cannot point back at a source tree"
+            )
             entry = self.parse_requirement(source, lineno, f"-e {value}", value)
             (self.result.constraints if constraint else self.result.requirements).append(entry)
 
@@ -228,17 +248,25 @@ class _Parser:
                 index += 1
                 value = tokens[index]
             else:
-                raise self.fail(entry.source, entry.lineno, entry.text,
-                                f"unsupported option on a requirement: {token}",
-                                "only --hash=ALGO:DIGEST may follow a requirement")
+                raise self.fail(
+                    entry.source,
+                    entry.lineno,
+                    entry.text,
+                    f"unsupported option on a requirement: {token}",
+                    "only --hash=ALGO:DIGEST may follow a requirement",
+                )
             if ":" not in value:
-                raise self.fail(entry.source, entry.lineno, entry.text,
-                                f"malformed hash {value!r}", "write --hash=sha256:<hex digest>")
+                raise self.fail(
+                    entry.source,
+                    entry.lineno,
+                    entry.text,
+                    f"malformed hash {value!r}",
+                    "write --hash=sha256:<hex digest>",
+                )
             entry.hashes.append(value)
             index += 1
 
-    def parse_requirement(self, source: Path, lineno: int, text: str, args: str
-                          ) -> RequirementLine:
+    def parse_requirement(self, source: Path, lineno: int, text: str, args: str) -> RequirementLine:
         expanded = _expand(args, self.environ)
         if expanded.startswith(_VCS_PREFIXES) or re.match(r"^[a-z]+://", expanded):
             egg = re.search(r"#egg=([A-Za-z0-9._-]+)", expanded)
@@ -249,17 +277,27 @@ class _Parser:
         try:
             requirement = Requirement(expanded)
         except InvalidRequirement as error:
-            raise self.fail(source, lineno, text, f"invalid requirement: {error}",
-                            "write NAME[extras] SPECIFIER ; MARKER, a URL, or a path "
-                            "starting with ./ (PEP 508)") from None
+            raise self.fail(
+                source,
+                lineno,
+                text,
+                f"invalid requirement: {error}",
+                "write NAME[extras] SPECIFIER ; MARKER, a URL, or a path "
+                "starting with ./ (PEP 508)",
+            ) from None
         kind = "url" if requirement.url else "name"
         marker = str(requirement.marker) if requirement.marker else ""
-        return RequirementLine(source, lineno, text, kind, expanded,
-                               name=canonicalize_name(requirement.name),
-                               marker_variables=set(_MARKER_VARIABLE.findall(marker)))
+        return RequirementLine(
+            source,
+            lineno,
+            text,
+            kind,
+            expanded,
+            name=canonicalize_name(requirement.name),
+            marker_variables=set(_MARKER_VARIABLE.findall(marker)),
+        )
 
-    def parse_path(self, source: Path, lineno: int, text: str, expanded: str
-                   ) -> RequirementLine:
+    def parse_path(self, source: Path, lineno: int, text: str, expanded: str) -> RequirementLine:
         match = re.match(r"^(.*?)(\[[^\]]*\])?\s*(;.*)?$", expanded)
         assert match is not None
         raw, extras, marker = match.group(1).strip(), match.group(2) or "", match.group(3) or ""
@@ -267,21 +305,42 @@ class _Parser:
             try:
                 Marker(marker[1:].strip())
             except Exception as error:
-                raise self.fail(source, lineno, text, f"invalid marker: {error}",
-                                "write a PEP 508 marker after ';'") from None
+                raise self.fail(
+                    source,
+                    lineno,
+                    text,
+                    f"invalid marker: {error}",
+                    "write a PEP 508 marker after ';'",
+                ) from None
         path = (source.parent / os.path.expanduser(raw)).resolve()
         if not path.exists():
-            raise self.fail(source, lineno, text, f"local path not found: {path}",
-                            "local paths are relative to the requirements file that names them")
-        return RequirementLine(source, lineno, text, "path", str(path), path=path,
-                               suffix=f"{extras}{' ' + marker if marker else ''}",
-                               marker_variables=set(_MARKER_VARIABLE.findall(marker)))
+            raise self.fail(
+                source,
+                lineno,
+                text,
+                f"local path not found: {path}",
+                "local paths are relative to the requirements file that names them",
+            )
+        return RequirementLine(
+            source,
+            lineno,
+            text,
+            "path",
+            str(path),
+            path=path,
+            suffix=f"{extras}{' ' + marker if marker else ''}",
+            marker_variables=set(_MARKER_VARIABLE.findall(marker)),
+        )
 
 
 def _looks_like_path(text: str) -> bool:
     head = re.split(r"[\[;\s]", text, maxsplit=1)[0]
-    return (head.startswith((".", "/", "~")) or "/" in head or "\\" in head
-            or head.endswith(_ARCHIVE_SUFFIXES))
+    return (
+        head.startswith((".", "/", "~"))
+        or "/" in head
+        or "\\" in head
+        or head.endswith(_ARCHIVE_SUFFIXES)
+    )
 
 
 def parse_requirements(path: Path, environ: dict[str, str] | None = None) -> ParsedRequirements:
@@ -299,8 +358,9 @@ def _flat_line(line: RequirementLine, map_path: Callable[[Path], str]) -> str:
     return spec + hashes
 
 
-def flatten(parsed: ParsedRequirements, map_path: Callable[[Path], str],
-            constraints_file: str | None) -> tuple[str, str]:
+def flatten(
+    parsed: ParsedRequirements, map_path: Callable[[Path], str], constraints_file: str | None
+) -> tuple[str, str]:
     """The requirements and constraints as single files for wherever the pipeline runs.
 
     Index options are left out: they reach every pip pass through the environment instead,

@@ -45,8 +45,10 @@ class Runtime:
         try:
             return template.format(version=self.version, suffix=suffix, arch=architecture.value)
         except (KeyError, IndexError, ValueError) as error:
-            raise UsageError(f"--base-image {template!r}: cannot fill in {error}",
-                             hint="placeholders are {version}, {suffix} and {arch}") from None
+            raise UsageError(
+                f"--base-image {template!r}: cannot fill in {error}",
+                hint="placeholders are {version}, {suffix} and {arch}",
+            ) from None
 
 
 _AL2 = ("Amazon Linux 2", (2, 26))

@@ -8,11 +8,28 @@ import shutil
 from pathlib import Path
 
 # Version control, caches, virtual environments and tool state: never part of a function.
-IGNORED_NAMES = frozenset({
-    ".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache", ".idea", ".vscode", ".DS_Store", ".aws-sam", "node_modules",
-    ".eggs", ".ipynb_checkpoints",
-})
+IGNORED_NAMES = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".idea",
+        ".vscode",
+        ".DS_Store",
+        ".aws-sam",
+        "node_modules",
+        ".eggs",
+        ".ipynb_checkpoints",
+    }
+)
 IGNORED_PATTERNS = ("*.pyc", "*.pyo", "*.egg-info")
 
 

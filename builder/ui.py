@@ -39,8 +39,14 @@ class TerminalUI:
     working" line every ``HEARTBEAT_SECONDS``, so a silent terminal never looks hung.
     """
 
-    def __init__(self, stream: TextIO | None = None, *, verbose: bool = False,
-                 quiet: bool = False, heartbeat: float = HEARTBEAT_SECONDS):
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        verbose: bool = False,
+        quiet: bool = False,
+        heartbeat: float = HEARTBEAT_SECONDS,
+    ):
         self.stream = stream or sys.stderr
         self.verbose = verbose
         self.quiet = quiet
@@ -56,8 +62,7 @@ class TerminalUI:
             time.sleep(self.heartbeat / 4)
             now = time.monotonic()
             with self.lock:
-                due = [(t, m, s) for t, (m, s) in self.current.items()
-                       if now - s >= self.heartbeat]
+                due = [(t, m, s) for t, (m, s) in self.current.items() if now - s >= self.heartbeat]
                 for target, message, _since in due:
                     self.current[target] = (message, now)
             for target, message, _since in due:

@@ -32,8 +32,11 @@ class Workspace:
     run_root: str  # where the pipeline sees them (the same path on the host)
 
     def run(self, *parts: str) -> str:
-        return str(PurePosixPath(self.run_root, *parts)) if self.run_root.startswith("/") \
+        return (
+            str(PurePosixPath(self.run_root, *parts))
+            if self.run_root.startswith("/")
             else os.path.join(self.run_root, *parts)
+        )
 
     @property
     def job_file(self) -> Path:
@@ -55,12 +58,16 @@ class Workspace:
 
 
 def stage_program(destination: Path) -> None:
-    shutil.copytree(PROGRAM_SOURCE, destination / PROGRAM_NAME,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        PROGRAM_SOURCE,
+        destination / PROGRAM_NAME,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
 
 
-def pip_environment(index: IndexConfig, options: IndexOptions | None,
-                    map_link: dict[str, str]) -> dict[str, str]:
+def pip_environment(
+    index: IndexConfig, options: IndexOptions | None, map_link: dict[str, str]
+) -> dict[str, str]:
     """pip's index settings as ``PIP_*`` variables; the command line wins over the file."""
     options = options or IndexOptions()
     env: dict[str, str] = {}
@@ -69,14 +76,20 @@ def pip_environment(index: IndexConfig, options: IndexOptions | None,
         env["PIP_INDEX_URL"] = index_url
     extras = list(options.extra_index_urls) + list(index.extra_index_urls)
     links = [map_link.get(link, link) for link in [*options.find_links, *index.find_links]]
-    for key, values in (("PIP_EXTRA_INDEX_URL", extras), ("PIP_FIND_LINKS", links),
-                        ("PIP_TRUSTED_HOST", [*options.trusted_hosts, *index.trusted_hosts]),
-                        ("PIP_ONLY_BINARY", options.only_binary),
-                        ("PIP_NO_BINARY", options.no_binary)):
+    for key, values in (
+        ("PIP_EXTRA_INDEX_URL", extras),
+        ("PIP_FIND_LINKS", links),
+        ("PIP_TRUSTED_HOST", [*options.trusted_hosts, *index.trusted_hosts]),
+        ("PIP_ONLY_BINARY", options.only_binary),
+        ("PIP_NO_BINARY", options.no_binary),
+    ):
         if values:
             env[key] = " ".join(dict.fromkeys(values))
-    for key, flag in (("PIP_NO_INDEX", options.no_index), ("PIP_PRE", options.pre),
-                      ("PIP_PREFER_BINARY", options.prefer_binary)):
+    for key, flag in (
+        ("PIP_NO_INDEX", options.no_index),
+        ("PIP_PRE", options.pre),
+        ("PIP_PREFER_BINARY", options.prefer_binary),
+    ):
         if flag:
             env[key] = "1"
     return complete_pip_env(env, os.environ)  # credentials from netrc / the same host
@@ -110,10 +123,18 @@ def _copy_inputs(workspace: Workspace, paths: Iterable[Path]) -> dict[str, str]:
     return mapping
 
 
-def prepare(workspace: Workspace, *, runtime: Runtime, architecture: Architecture,
-            config: BuildConfig, parsed: ParsedRequirements | None, copy_inputs: bool,
-            cache_dir: str | None, foreign_marker_keys: list[str] = (),  # type: ignore[assignment]
-            allow_builds: bool = True) -> None:
+def prepare(
+    workspace: Workspace,
+    *,
+    runtime: Runtime,
+    architecture: Architecture,
+    config: BuildConfig,
+    parsed: ParsedRequirements | None,
+    copy_inputs: bool,
+    cache_dir: str | None,
+    foreign_marker_keys: list[str] = (),  # type: ignore[assignment]
+    allow_builds: bool = True,
+) -> None:
     """Write everything the pipeline needs; the job file may hold credentials, so it is 0600."""
     host = workspace.host_dir
     for name in ("program", "work", "target"):
@@ -124,8 +145,9 @@ def prepare(workspace: Workspace, *, runtime: Runtime, architecture: Architectur
     mapping = _copy_inputs(workspace, local) if copy_inputs else {str(p): str(p) for p in local}
     requirements_file = None
     if parsed is not None:
-        flat, constraints = flatten(download_set(parsed), lambda p: mapping[str(p)],
-                                    workspace.run("constraints.txt"))
+        flat, constraints = flatten(
+            download_set(parsed), lambda p: mapping[str(p)], workspace.run("constraints.txt")
+        )
         (host / "requirements.txt").write_text(flat, encoding="utf-8")
         (host / "constraints.txt").write_text(constraints, encoding="utf-8")
         requirements_file = workspace.run("requirements.txt")
@@ -155,8 +177,12 @@ def read_result(workspace: Workspace, target: str) -> PipelineResult:
         data = json.loads(workspace.result_file.read_text(encoding="utf-8"))
         return PipelineResult.model_validate(data)
     except FileNotFoundError:
-        raise PipelineError("the pipeline stopped without writing a result", target=target,
-                            hint="run again with --verbose to see its output") from None
+        raise PipelineError(
+            "the pipeline stopped without writing a result",
+            target=target,
+            hint="run again with --verbose to see its output",
+        ) from None
     except ValueError as error:
-        raise PipelineError(f"the pipeline wrote an unreadable result: {error}",
-                            target=target) from None
+        raise PipelineError(
+            f"the pipeline wrote an unreadable result: {error}", target=target
+        ) from None

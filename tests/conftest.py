@@ -33,9 +33,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if REQUIRE_DOCKER:
             raise pytest.UsageError(
                 "LAMBDA_BUILDER_REQUIRE_DOCKER=1 but no Docker engine answers: "
-                "run .ci/setup-docker (or start Docker) first")
-        skip = pytest.mark.skip(reason="no Docker engine (set LAMBDA_BUILDER_REQUIRE_DOCKER=1 "
-                                       "to make this an error)")
+                "run .ci/setup-docker (or start Docker) first"
+            )
+        skip = pytest.mark.skip(
+            reason="no Docker engine (set LAMBDA_BUILDER_REQUIRE_DOCKER=1 to make this an error)"
+        )
         for item in items:
             if item.get_closest_marker("docker"):
                 item.add_marker(skip)
@@ -56,23 +58,27 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
 @pytest.fixture
 def pip_env(catalog: Catalog) -> dict[str, str]:
     """An environment where pip sees only the local index, whatever this host configures."""
-    return hermetic_pip_env({"PIP_INDEX_URL": catalog.index.url,
-                             "LAMBDA_BUILDER_CACHE_DIR": ""})
+    return hermetic_pip_env({"PIP_INDEX_URL": catalog.index.url, "LAMBDA_BUILDER_CACHE_DIR": ""})
 
 
-def run_cli(args: list[str], env: dict[str, str], cwd: Path | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """The real command line, in a fresh interpreter, as a user would run it."""
     command = [sys.executable, "-m", "builder", *args]
     env = {**env, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run(command, env=env, cwd=cwd or REPO_ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        command, env=env, cwd=cwd or REPO_ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture
 def cli(pip_env: dict[str, str]):  # type: ignore[no-untyped-def]
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            ) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         return run_cli(list(args), {**pip_env, **(env or {})}, cwd)
 
     return run

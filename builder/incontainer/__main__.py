@@ -14,7 +14,7 @@ from .protocol import JobError, Result, emit, read_job, write_result
 
 def _glibc() -> str:
     try:
-        return os.confstr("CS_GNU_LIBC_VERSION").split()[-1]  # "glibc 2.34"
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").split()[-1]  # "glibc 2.34"
     except (ValueError, OSError, AttributeError, IndexError):
         return ""
 

@@ -49,8 +49,13 @@ def compile_tree(root: str, embedded_root: str = EMBEDDED_ROOT) -> list[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     env["PYTHONHASHSEED"] = "0"
     process = subprocess.run(
-        [sys.executable, "-c", _COMPILE, root, embedded_root], env=env, capture_output=True,
-        text=True, errors="replace", check=False)
+        [sys.executable, "-c", _COMPILE, root, embedded_root],
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
     if process.returncode != 0:
         tail = "\n".join((process.stdout + process.stderr).strip().splitlines()[-10:])
         return [f"compiling bytecode failed; the bundle ships without .pyc files:\n{tail}"]
@@ -58,8 +63,10 @@ def compile_tree(root: str, embedded_root: str = EMBEDDED_ROOT) -> list[str]:
     if not failed:
         return []
     shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
-    return [f"{len(failed)} files have no .pyc because they do not compile on Python "
-            f"{sys.version_info[0]}.{sys.version_info[1]}: {shown}"]
+    return [
+        f"{len(failed)} files have no .pyc because they do not compile on Python "
+        f"{sys.version_info[0]}.{sys.version_info[1]}: {shown}"
+    ]
 
 
 def main(argv: list[str]) -> int:

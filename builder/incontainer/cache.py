@@ -43,7 +43,9 @@ class BuildCache:
         directory = self._built_dir(sdist, variant)
         if not os.path.isdir(directory):
             return []
-        return [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".whl")]
+        return [
+            os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".whl")
+        ]
 
     def store_built(self, sdist: str, variant: str, wheels: list[str]) -> None:
         if not self.root or not wheels:

@@ -123,7 +123,7 @@ def _rewrite_records(plan: InstallPlan, records: dict[str, list[str]], target_di
     for dest, (wheel, _member) in plan.files.items():
         if not dest.endswith(".dist-info/RECORD") or dest.count("/") != 1:
             continue
-        lines = sorted(records.get(wheel, [])) + [f"{dest},,"]
+        lines = [*sorted(records.get(wheel, [])), f"{dest},,"]
         path = os.path.join(target_dir, *dest.split("/"))
         with open(path, "w", encoding="utf-8", newline="\n") as stream:
             stream.write("\n".join(lines) + "\n")

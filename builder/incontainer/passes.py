@@ -124,7 +124,8 @@ _PIP_BOILERPLATE = re.compile(
     r"^\s*(note:|hint:|\[end of output\]|[×│╰║]|error: subprocess-exited-with-error|"
     r"ERROR: Failed (building|to build)|Failed to build|Building wheel|Created wheel|Stored in|"
     r"Processing |Installing build|Getting requirements|Preparing metadata|Looking in|"
-    r"\[notice\]|$)")
+    r"\[notice\]|$)"
+)
 
 
 def compiler_tail(tail: list[str], lines: int = 12) -> str:
@@ -133,5 +134,5 @@ def compiler_tail(tail: list[str], lines: int = 12) -> str:
     errors = [i for i, line in enumerate(interesting) if re.search(r"\berror\b", line)]
     if errors:  # centre on the first compiler error, which is the cause; later ones follow it
         start = max(0, errors[0] - 2)
-        return "\n".join(interesting[start:start + lines])
+        return "\n".join(interesting[start : start + lines])
     return "\n".join(interesting[-lines:])

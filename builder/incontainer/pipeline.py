@@ -52,8 +52,10 @@ class Pipeline:
         env = dict(self.job.pip_env)
         if self.cache.enabled:
             # The cache joins, never replaces, the find-links the user configured.
-            links = [env.get("PIP_FIND_LINKS", os.environ.get("PIP_FIND_LINKS", "")),
-                     self.cache.files_dir]
+            links = [
+                env.get("PIP_FIND_LINKS", os.environ.get("PIP_FIND_LINKS", "")),
+                self.cache.files_dir,
+            ]
             env["PIP_FIND_LINKS"] = " ".join(link for link in links if link)
         return env
 
@@ -107,7 +109,11 @@ class Pipeline:
                 )
             for dist, path in wheels:
                 self.state.versions[dist.name] = dist.version
-                self.state.chosen[dist.name] = (path, "built-from-sdist", f"local project {project}")
+                self.state.chosen[dist.name] = (
+                    path,
+                    "built-from-sdist",
+                    f"local project {project}",
+                )
 
     # --- passes 2 and 3 -----------------------------------------------------------------
     def pinned(self, name: str) -> tuple[str, bool]:
@@ -179,7 +185,10 @@ class Pipeline:
         return None
 
     def build_sdists(self) -> None:
-        for variant, how in (("native", "built-from-sdist"), ("no-c", "built-without-c-extensions")):
+        for variant, how in (
+            ("native", "built-from-sdist"),
+            ("no-c", "built-without-c-extensions"),
+        ):
             todo = [name for name in self.state.unresolved() if name in self.state.sdists]
             if todo and not self.job.allow_builds:
                 raise PipelineFailure(
@@ -193,7 +202,11 @@ class Pipeline:
                 emit("step", step=f"build-{variant}", message=f"building {name} {label}")
                 wheel = self.build_one(name, variant)
                 if wheel is not None:
-                    self.state.chosen[name] = (wheel, how, os.path.basename(self.state.sdists[name]))
+                    self.state.chosen[name] = (
+                        wheel,
+                        how,
+                        os.path.basename(self.state.sdists[name]),
+                    )
                     self.state.failures.pop(name, None)
 
     # --- passes 6 and 7 -----------------------------------------------------------------
@@ -201,8 +214,10 @@ class Pipeline:
         for name in self.state.unresolved():
             wheel = self.state.incompatible.get(name)
             if name in self.job.allowlist and wheel:
-                detail = f"{os.path.basename(wheel)} is tagged for another platform; {name} " \
+                detail = (
+                    f"{os.path.basename(wheel)} is tagged for another platform; {name} "
                     "falls back to pure Python when its compiled parts cannot load"
+                )
                 self.state.chosen[name] = (wheel, "allowlisted", detail)
                 self.result.warnings.append(f"{name}: {detail}")
 

@@ -45,8 +45,11 @@ class LambdaContext:
 
 def _describe(error: BaseException) -> str:
     text = "".join(traceback.format_exception_only(type(error), error)).strip()
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if frame.filename != __file__ and not frame.filename.startswith("<frozen")]
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename != __file__ and not frame.filename.startswith("<frozen")
+    ]
     if frames:
         text += f" (at {frames[-1].filename}:{frames[-1].lineno})"
     return text
@@ -72,8 +75,13 @@ def try_import(name: str) -> dict[str, Any]:
 def call_handler(spec: str, event: Any) -> dict[str, Any]:
     """Call ``module.function(event, context)`` as Lambda does, and marshal what it returns."""
     module_name, _dot, function_name = spec.rpartition(".")
-    outcome: dict[str, Any] = {"handler": spec, "ok": False, "result": None, "error": "",
-                               "output": ""}
+    outcome: dict[str, Any] = {
+        "handler": spec,
+        "ok": False,
+        "result": None,
+        "error": "",
+        "output": "",
+    }
     if not module_name or not function_name:
         outcome["error"] = "the handler must be written module.function"
         return outcome
@@ -86,8 +94,11 @@ def call_handler(spec: str, event: Any) -> dict[str, Any]:
         outcome["result"] = json.loads(json.dumps(value, default=_decimal))
         outcome["ok"] = True
     except TypeError as error:
-        outcome["error"] = _describe(error) if "serializable" not in str(error) else \
-            f"Runtime.MarshalError: Unable to marshal response: {error}"
+        outcome["error"] = (
+            _describe(error)
+            if "serializable" not in str(error)
+            else f"Runtime.MarshalError: Unable to marshal response: {error}"
+        )
     except BaseException as error:
         outcome["error"] = _describe(error)
     outcome["output"] = captured.getvalue()[-OUTPUT_LIMIT:]
@@ -110,8 +121,12 @@ def main(argv: list[str]) -> int:
     with open(argv[0], encoding="utf-8") as stream:
         request = json.load(stream)
     result: dict[str, Any] = {
-        "python": platform.python_version(), "machine": platform.machine(), "glibc": _glibc(),
-        "imports": [try_import(name) for name in request.get("modules", [])], "handler": None}
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "glibc": _glibc(),
+        "imports": [try_import(name) for name in request.get("modules", [])],
+        "handler": None,
+    }
     if request.get("handler"):
         result["handler"] = call_handler(request["handler"], request.get("event"))
     with open(argv[1] + ".tmp", "w", encoding="utf-8") as stream:

@@ -17,12 +17,19 @@ pytestmark = [pytest.mark.docker, pytest.mark.network]
 
 
 def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", "compose", *args], cwd=REPO_ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        ["docker", "compose", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_compose_service_builds_a_bundle_owned_by_the_chosen_user(
-        catalog: Catalog, tmp_path: Path) -> None:
+    catalog: Catalog, tmp_path: Path
+) -> None:
     image = ensure_standin("python3.11", "x86_64")
     source, output = tmp_path / "src", tmp_path / "out"
     source.mkdir()
@@ -31,10 +38,15 @@ def test_compose_service_builds_a_bundle_owned_by_the_chosen_user(
     (source / "requirements.txt").write_text("needspure==1.0\n")
     (source / "app.py").write_text("import purepkg\n")
     ca = os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
-    env = {"BASE_IMAGE": image, "LAMBDA_BUILDER_RUNTIME": "python3.11",
-           "LAMBDA_BUILDER_SOURCE": str(source), "LAMBDA_BUILDER_OUTPUT": str(output),
-           "LAMBDA_BUILDER_NETWORK": "host", "PIP_INDEX_URL": catalog.index.url,
-           "LAMBDA_BUILDER_CA_BUNDLE": ca if Path(ca).is_file() else ""}
+    env = {
+        "BASE_IMAGE": image,
+        "LAMBDA_BUILDER_RUNTIME": "python3.11",
+        "LAMBDA_BUILDER_SOURCE": str(source),
+        "LAMBDA_BUILDER_OUTPUT": str(output),
+        "LAMBDA_BUILDER_NETWORK": "host",
+        "PIP_INDEX_URL": catalog.index.url,
+        "LAMBDA_BUILDER_CA_BUNDLE": ca if Path(ca).is_file() else "",
+    }
     env = {k: v for k, v in env.items() if v}
     built = compose("build", "x86_64", env=env)
     assert built.returncode == 0, built.stderr[-3000:]

@@ -8,6 +8,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,24 @@ def build_containers() -> list[Any]:
 def run_in_image(image: str, platform: str, bundle: Path, code: str) -> str:
     """Import from the bundle in the runtime image itself, as Lambda would."""
     result = subprocess.run(
-        ["docker", "run", "--rm", "--platform", platform, "-v", f"{bundle}:/var/task:ro",
-         "--entrypoint", "/var/lang/bin/python3", image, "-c",
-         f"import sys; sys.path.insert(0, '/var/task'); {code}"],
-        capture_output=True, text=True, timeout=600)
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--platform",
+            platform,
+            "-v",
+            f"{bundle}:/var/task:ro",
+            "--entrypoint",
+            "/var/lang/bin/python3",
+            image,
+            "-c",
+            f"import sys; sys.path.insert(0, '/var/task'); {code}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -51,48 +66,85 @@ def standin_311() -> str:
     return ensure_standin("python3.11", "x86_64")
 
 
-def container_build(cli: Any, tmp_path: Path, requirements: str, *args: str,
-                    env: dict[str, str] | None = None) -> tuple[Any, dict[str, Any]]:
+def container_build(
+    cli: Any, tmp_path: Path, requirements: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[Any, dict[str, Any]]:
     req = tmp_path / "requirements.txt"
     req.write_text(requirements)
     report = tmp_path / "report.json"
-    result = cli("build", "-r", str(req), "-o", str(tmp_path / "out"), "--report", str(report),
-                 "--no-cache", *args, env=env)
+    result = cli(
+        "build",
+        "-r",
+        str(req),
+        "-o",
+        str(tmp_path / "out"),
+        "--report",
+        str(report),
+        "--no-cache",
+        *args,
+        env=env,
+    )
     data = json.loads(report.read_text()) if report.exists() else {"targets": [{}]}
     return result, data
 
 
-def test_x86_64_build_compiles_sdists_in_the_image(cli: Any, tmp_path: Path,
-                                                   standin_311: str) -> None:
+def test_x86_64_build_compiles_sdists_in_the_image(
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
     result, report = container_build(
-        cli, tmp_path, "cextpkg==1.0\npurepkg==1.0\nm224pkg==1.0\nmarkerparent==1.0\n",
-        "--runtime", "python3.11", "--base-image", standin_311)
+        cli,
+        tmp_path,
+        "cextpkg==1.0\npurepkg==1.0\nm224pkg==1.0\nmarkerparent==1.0\n",
+        "--runtime",
+        "python3.11",
+        "--base-image",
+        standin_311,
+    )
     assert result.returncode == 0, result.stderr
     [target] = report["targets"]
     assert target["mode"] == "container" and target["python"].startswith("3.11")
     hows = {p["name"]: p["how"] for p in target["packages"]}
-    assert hows == {"cextpkg": "built-from-sdist", "purepkg": "wheel", "m224pkg": "wheel",
-                    "markerparent": "wheel"}
+    assert hows == {
+        "cextpkg": "built-from-sdist",
+        "purepkg": "wheel",
+        "m224pkg": "wheel",
+        "markerparent": "wheel",
+    }
     out = tmp_path / "out"
     [so] = list(out.glob("cextpkg/_native*.so"))
     assert elf_machine(so) == EM_X86_64
-    assert run_in_image(standin_311, "linux/amd64", out,
-                        "import cextpkg, purepkg, m224pkg; print(cextpkg.answer())") == "42"
+    assert (
+        run_in_image(
+            standin_311,
+            "linux/amd64",
+            out,
+            "import cextpkg, purepkg, m224pkg; print(cextpkg.answer())",
+        )
+        == "42"
+    )
     assert all(p.stat().st_uid == os.getuid() for p in out.rglob("*"))
     assert build_containers() == []
 
 
 @pytest.mark.emulation
 def test_both_architectures_build_concurrently_into_subdirectories(
-        cli: Any, tmp_path: Path, standin_311: str) -> None:
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
     arm = ensure_standin("python3.11", "arm64")
     base = standin_311.rsplit(":", 1)[0]
     # One template names both images the way the public repository does (3.11, 3.11-arm64).
     assert arm == f"{base}:3.11-arm64"
     result, report = container_build(
-        cli, tmp_path, "cextpkg==1.0\nmarkerparent==1.0\nm224pkg==1.0\n",
-        "--runtime", "python3.11", "--arch", "x86_64,arm64",
-        "--base-image", f"{base}:{{version}}{{suffix}}")
+        cli,
+        tmp_path,
+        "cextpkg==1.0\nmarkerparent==1.0\nm224pkg==1.0\n",
+        "--runtime",
+        "python3.11",
+        "--arch",
+        "x86_64,arm64",
+        "--base-image",
+        f"{base}:{{version}}{{suffix}}",
+    )
     assert result.returncode == 0, result.stderr
     assert {t["architecture"] for t in report["targets"]} == {"x86_64", "arm64"}
     arm_out = tmp_path / "out" / "python3.11-arm64"
@@ -103,33 +155,41 @@ def test_both_architectures_build_concurrently_into_subdirectories(
     arm_report = next(t for t in report["targets"] if t["architecture"] == "arm64")
     wheels = {p["name"]: p["wheel"] for p in arm_report["packages"]}
     assert wheels["m224pkg"].endswith("manylinux_2_24_aarch64.whl")
-    assert run_in_image(arm, "linux/arm64", arm_out,
-                        "import platform, cextpkg, armonly; "
-                        "print(platform.machine(), cextpkg.answer())") == "aarch64 42"
+    assert (
+        run_in_image(
+            arm,
+            "linux/arm64",
+            arm_out,
+            "import platform, cextpkg, armonly; print(platform.machine(), cextpkg.answer())",
+        )
+        == "aarch64 42"
+    )
     assert "python3.11/x86_64" in result.stdout and "python3.11/arm64" in result.stdout
 
 
 def test_manylinux_2_28_wheel_is_accepted_on_amazon_linux_2023(cli: Any, tmp_path: Path) -> None:
     image = ensure_standin("python3.13", "x86_64")
-    result, report = container_build(cli, tmp_path, "m228pkg==1.0\n",
-                                     "--runtime", "python3.13", "--base-image", image)
+    result, report = container_build(
+        cli, tmp_path, "m228pkg==1.0\n", "--runtime", "python3.13", "--base-image", image
+    )
     assert result.returncode == 0, result.stderr
     assert report["targets"][0]["packages"][0]["how"] == "wheel"
     assert report["targets"][0]["glibc"] == "2.34"
 
 
 def test_image_python_must_match_the_runtime(cli: Any, tmp_path: Path, standin_311: str) -> None:
-    result, _ = container_build(cli, tmp_path, "purepkg==1.0\n", "--runtime", "python3.12",
-                                "--base-image", standin_311)
+    result, _ = container_build(
+        cli, tmp_path, "purepkg==1.0\n", "--runtime", "python3.12", "--base-image", standin_311
+    )
     assert result.returncode == 7
     assert "Python 3.11" in result.stderr and "python3.12 needs 3.12" in result.stderr
     assert build_containers() == []
 
 
-def test_container_removed_after_a_failed_build(cli: Any, tmp_path: Path,
-                                                standin_311: str) -> None:
-    result, report = container_build(cli, tmp_path, "brokenpkg==1.0\n",
-                                     "--runtime", "python3.11", "--base-image", standin_311)
+def test_container_removed_after_a_failed_build(cli: Any, tmp_path: Path, standin_311: str) -> None:
+    result, report = container_build(
+        cli, tmp_path, "brokenpkg==1.0\n", "--runtime", "python3.11", "--base-image", standin_311
+    )
     assert result.returncode == 4
     assert report["targets"][0]["missing"][0]["reason"] == "sdist build failed"
     assert build_containers() == []
@@ -137,29 +197,65 @@ def test_container_removed_after_a_failed_build(cli: Any, tmp_path: Path,
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_container_removed_when_interrupted(pip_env: dict[str, str], tmp_path: Path,
-                                            standin_311: str, signum: int) -> None:
+def test_container_removed_when_interrupted(
+    pip_env: dict[str, str], tmp_path: Path, standin_311: str, signum: int
+) -> None:
     (tmp_path / "requirements.txt").write_text("cextpkg==1.0\noptcpkg==1.0\n")
-    command = [sys.executable, "-m", "builder", "build", "-r", str(tmp_path / "requirements.txt"),
-               "-o", str(tmp_path / "out"), "--runtime", "python3.11", "--no-cache",
-               "--base-image", standin_311]
-    process = subprocess.Popen(command, env={**pip_env, "PYTHONPATH": str(REPO_ROOT)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "builder",
+        "build",
+        "-r",
+        str(tmp_path / "requirements.txt"),
+        "-o",
+        str(tmp_path / "out"),
+        "--runtime",
+        "python3.11",
+        "--no-cache",
+        "--base-image",
+        standin_311,
+    ]
+    process = subprocess.Popen(
+        command,
+        env={**pip_env, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    stderr = process.stderr
+    assert stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(stderr.readline, "")))
+    reader.start()
     deadline = time.monotonic() + 120
-    while not build_containers() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    # Interrupt once the pipeline runs inside the container, not while Python starts up.
+    while not any("dependency closure" in line for line in lines):
+        assert time.monotonic() < deadline and process.poll() is None, "".join(lines)
+        time.sleep(0.1)
     assert build_containers(), "the build never started a container"
     process.send_signal(signum)
-    _out, err = process.communicate(timeout=120)
+    process.wait(timeout=120)
+    reader.join(timeout=10)
+    err = "".join(lines)
     assert process.returncode == 130, err
     assert build_containers() == []
     assert not (tmp_path / "out").exists()
 
 
 def test_keep_container_variable_keeps_it_and_says_how_to_enter(
-        cli: Any, tmp_path: Path, standin_311: str) -> None:
-    result, _ = container_build(cli, tmp_path, "purepkg==1.0\n", "--runtime", "python3.11",
-                                "--base-image", standin_311, env={"BUILDER_KEEP_CONTAINER": "1"})
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
+    result, _ = container_build(
+        cli,
+        tmp_path,
+        "purepkg==1.0\n",
+        "--runtime",
+        "python3.11",
+        "--base-image",
+        standin_311,
+        env={"BUILDER_KEEP_CONTAINER": "1"},
+    )
     try:
         assert result.returncode == 0, result.stderr
         [kept] = build_containers()
@@ -170,7 +266,8 @@ def test_keep_container_variable_keeps_it_and_says_how_to_enter(
 
 
 def test_remote_engine_path_uses_no_bind_mounts_or_host_network(
-        cli: Any, catalog: Catalog, tmp_path: Path, standin_311: str) -> None:
+    cli: Any, catalog: Catalog, tmp_path: Path, standin_311: str
+) -> None:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     for key in ("purepkg", "needspure"):
@@ -178,8 +275,15 @@ def test_remote_engine_path_uses_no_bind_mounts_or_host_network(
     requirements = "--no-index\n--find-links ./wheels\nneedspure==1.0\n"
     with tcp_engine() as docker_host:
         result, report = container_build(
-            cli, tmp_path, requirements, "--runtime", "python3.11", "--base-image", standin_311,
-            env={"DOCKER_HOST": docker_host, "BUILDER_KEEP_CONTAINER": "1"})
+            cli,
+            tmp_path,
+            requirements,
+            "--runtime",
+            "python3.11",
+            "--base-image",
+            standin_311,
+            env={"DOCKER_HOST": docker_host, "BUILDER_KEEP_CONTAINER": "1"},
+        )
     try:
         assert result.returncode == 0, result.stderr
         [kept] = build_containers()
@@ -193,20 +297,35 @@ def test_remote_engine_path_uses_no_bind_mounts_or_host_network(
 
 
 def test_no_engine_is_a_clear_error(cli: Any, tmp_path: Path) -> None:
-    result, _ = container_build(cli, tmp_path, "purepkg==1.0\n", "--runtime", "python3.11",
-                                env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    result, _ = container_build(
+        cli,
+        tmp_path,
+        "purepkg==1.0\n",
+        "--runtime",
+        "python3.11",
+        env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )
     assert result.returncode == 7
     assert "no Docker engine answers at unix:///nonexistent/docker.sock" in result.stderr
     assert "hint:" in result.stderr
 
 
-def test_cache_reuses_built_wheels_by_content(cli: Any, catalog: Catalog, tmp_path: Path,
-                                              standin_311: str) -> None:
+def test_cache_reuses_built_wheels_by_content(
+    cli: Any, catalog: Catalog, tmp_path: Path, standin_311: str
+) -> None:
     client = docker.from_env()
     for volume in client.volumes.list(filters={"name": "lambda-builder-cache-python3.11-x86"}):
         volume.remove(force=True)
-    args = ["build", "-r", str(tmp_path / "requirements.txt"), "--runtime", "python3.11",
-            "--base-image", standin_311, "--verbose"]
+    args = [
+        "build",
+        "-r",
+        str(tmp_path / "requirements.txt"),
+        "--runtime",
+        "python3.11",
+        "--base-image",
+        standin_311,
+        "--verbose",
+    ]
     (tmp_path / "requirements.txt").write_text("cextpkg==1.0\n")
     first = cli(*args, "-o", str(tmp_path / "one"))
     assert first.returncode == 0, first.stderr
@@ -221,17 +340,28 @@ def test_cache_reuses_built_wheels_by_content(cli: Any, catalog: Catalog, tmp_pa
 
 @pytest.mark.emulation
 def test_missing_emulation_fails_with_the_commands_that_enable_it(
-        cli: Any, tmp_path: Path, standin_311: str) -> None:
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
     ensure_standin("python3.11", "arm64")
     switch = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
     if not switch.exists() or not os.access(switch, os.W_OK):
-        pytest.fail(f"this test turns QEMU off through {switch}, which must exist and be "
-                    "writable (run as root after .ci/setup-docker)")
+        pytest.fail(
+            f"this test turns QEMU off through {switch}, which must exist and be "
+            "writable (run as root after .ci/setup-docker)"
+        )
     switch.write_text("0")
     try:
-        result, _ = container_build(cli, tmp_path, "purepkg==1.0\n", "--runtime", "python3.11",
-                                    "--arch", "arm64", "--base-image",
-                                    "lambda-builder-standin/python:{version}{suffix}")
+        result, _ = container_build(
+            cli,
+            tmp_path,
+            "purepkg==1.0\n",
+            "--runtime",
+            "python3.11",
+            "--arch",
+            "arm64",
+            "--base-image",
+            "lambda-builder-standin/python:{version}{suffix}",
+        )
     finally:
         switch.write_text("1")
     assert result.returncode == 7

@@ -8,21 +8,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support.catalog import Catalog
 
 HOST = ["--runtime", "python3.11", "--no-container", "--no-cache"]
 
 
-def build(cli: Any, tmp_path: Path, requirements: str, *extra: str,
-          name: str = "requirements.txt") -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def build(
+    cli: Any, tmp_path: Path, requirements: str, *extra: str, name: str = "requirements.txt"
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     req = tmp_path / name
     req.parent.mkdir(parents=True, exist_ok=True)
     req.write_text(requirements)
     report = tmp_path / "report.json"
-    result = cli("build", "-r", str(req), "-o", str(tmp_path / "out"), "--report", str(report),
-                 *HOST, *extra)
+    result = cli(
+        "build", "-r", str(req), "-o", str(tmp_path / "out"), "--report", str(report), *HOST, *extra
+    )
     data = json.loads(report.read_text())["targets"][0] if report.exists() else {}
     return result, data
 
@@ -32,8 +32,11 @@ def how(report: dict[str, Any]) -> dict[str, str]:
 
 
 def import_in_fresh_interpreter(out: Path, code: str) -> str:
-    result = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, "
-                             f"{str(out)!r}); {code}"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(out)!r}); {code}"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -43,8 +46,10 @@ def test_pure_wheel_and_its_dependency_install_at_top_level(cli: Any, tmp_path: 
     assert result.returncode == 0, result.stderr
     assert how(report) == {"needspure": "wheel", "purepkg": "wheel"}
     assert (tmp_path / "out" / "purepkg" / "__init__.py").is_file()
-    assert import_in_fresh_interpreter(tmp_path / "out", "import purepkg; print(purepkg.VALUE)") \
+    assert (
+        import_in_fresh_interpreter(tmp_path / "out", "import purepkg; print(purepkg.VALUE)")
         == "purepkg 1.0"
+    )
 
 
 def test_manylinux_2_24_only_wheel_is_accepted_for_python311(cli: Any, tmp_path: Path) -> None:
@@ -100,8 +105,10 @@ def test_optional_c_sdist_is_rebuilt_without_a_compiler(cli: Any, tmp_path: Path
     result, report = build(cli, tmp_path, "optcpkg==1.0\n")
     assert result.returncode == 0, result.stderr
     assert how(report) == {"optcpkg": "built-without-c-extensions"}
-    assert import_in_fresh_interpreter(tmp_path / "out",
-                                       "import optcpkg; print(optcpkg.HAS_SPEEDUPS)") == "False"
+    assert (
+        import_in_fresh_interpreter(tmp_path / "out", "import optcpkg; print(optcpkg.HAS_SPEEDUPS)")
+        == "False"
+    )
 
 
 def test_failing_sdist_is_reported_with_compiler_output(cli: Any, tmp_path: Path) -> None:
@@ -113,8 +120,9 @@ def test_failing_sdist_is_reported_with_compiler_output(cli: Any, tmp_path: Path
     assert "_native.c" in result.stdout
 
 
-def test_allowlisted_package_is_accepted_with_its_incompatible_wheel(cli: Any, tmp_path: Path
-                                                                     ) -> None:
+def test_allowlisted_package_is_accepted_with_its_incompatible_wheel(
+    cli: Any, tmp_path: Path
+) -> None:
     result, report = build(cli, tmp_path, "PyYAML==6.0\n")
     assert result.returncode == 0, result.stderr
     assert how(report) == {"pyyaml": "allowlisted"}
@@ -137,8 +145,9 @@ def test_hash_is_checked_in_the_first_pass(cli: Any, catalog: Catalog, tmp_path:
     assert "hash" in report["missing"][0]["reason"]
 
 
-def test_explicit_wheel_pass_does_not_bypass_hash_checking(cli: Any, catalog: Catalog,
-                                                           tmp_path: Path) -> None:
+def test_explicit_wheel_pass_does_not_bypass_hash_checking(
+    cli: Any, catalog: Catalog, tmp_path: Path
+) -> None:
     # Only the sdist's hash is pinned: the explicit pass must refuse the aarch64 wheel.
     line = f"m224pkg==1.0 --hash={catalog.hash('m224-sdist')}\n"
     refused, report = build(cli, tmp_path / "refused", line, "--arch", "arm64")
@@ -157,8 +166,9 @@ def test_aarch64_marker_dependency_is_left_out_for_x86_64(cli: Any, tmp_path: Pa
 
 
 def test_host_mode_on_another_architecture_refuses_arch_markers(cli: Any, tmp_path: Path) -> None:
-    result, _ = build(cli, tmp_path, 'armonly==1.0; platform_machine == "aarch64"\n',
-                      "--arch", "arm64")
+    result, _ = build(
+        cli, tmp_path, 'armonly==1.0; platform_machine == "aarch64"\n', "--arch", "arm64"
+    )
     assert result.returncode == 6
     assert "platform_machine" in result.stderr and "--no-container" in result.stderr
 
@@ -176,26 +186,37 @@ def test_host_mode_on_another_architecture_refuses_to_build(cli: Any, tmp_path: 
 
 
 def test_includes_constraints_and_local_paths_resolve_against_their_file(
-        cli: Any, tmp_path: Path) -> None:
+    cli: Any, tmp_path: Path
+) -> None:
     project = tmp_path / "project"
     local = project / "libs" / "localpkg"
     (local / "localpkg").mkdir(parents=True)
     (local / "localpkg" / "__init__.py").write_text("VALUE = 'local'\n")
     (local / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-        '[project]\nname = "localpkg"\nversion = "0.1"\ndependencies = ["purepkg"]\n')
+        '[project]\nname = "localpkg"\nversion = "0.1"\ndependencies = ["purepkg"]\n'
+    )
     (project / "reqs").mkdir()
     (project / "reqs" / "base.txt").write_text("../libs/localpkg\n-c constraints.txt\n")
     (project / "reqs" / "constraints.txt").write_text("purepkg==1.0\n")
     (project / "requirements.txt").write_text("-r reqs/base.txt\n")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = cli("build", "-r", str(project / "requirements.txt"), "-o", str(tmp_path / "out"),
-                 *HOST, cwd=elsewhere)
+    result = cli(
+        "build",
+        "-r",
+        str(project / "requirements.txt"),
+        "-o",
+        str(tmp_path / "out"),
+        *HOST,
+        cwd=elsewhere,
+    )
     assert result.returncode == 0, result.stderr
     out = tmp_path / "out"
-    assert import_in_fresh_interpreter(out, "import localpkg, purepkg; print(localpkg.VALUE)") \
+    assert (
+        import_in_fresh_interpreter(out, "import localpkg, purepkg; print(localpkg.VALUE)")
         == "local"
+    )
 
 
 def test_invalid_line_names_file_line_and_text(cli: Any, tmp_path: Path) -> None:
@@ -255,8 +276,15 @@ def test_unknown_runtime_and_architecture_list_the_valid_ones(cli: Any, tmp_path
 
 
 def test_python38_is_accepted_with_a_deprecation_warning(cli: Any, tmp_path: Path) -> None:
-    result = cli("build", "--runtime", "python3.8", "--no-container", "-o", str(tmp_path / "o"),
-                 env={"PATH": "/nonexistent"})
+    result = cli(
+        "build",
+        "--runtime",
+        "python3.8",
+        "--no-container",
+        "-o",
+        str(tmp_path / "o"),
+        env={"PATH": "/nonexistent"},
+    )
     assert "deprecated" in result.stderr
     assert result.returncode == 6  # this host is 3.11: host mode says so clearly
     assert "Python 3.8" in result.stderr
@@ -264,7 +292,14 @@ def test_python38_is_accepted_with_a_deprecation_warning(cli: Any, tmp_path: Pat
 
 def test_host_mode_on_another_python_version_says_so(cli: Any, tmp_path: Path) -> None:
     # An empty PATH: no python3.14 to fall back on, whatever this machine has installed.
-    result = cli("build", "--runtime", "python3.14", "--no-container", "-o", str(tmp_path / "o"),
-                 env={"PATH": "/nonexistent"})
+    result = cli(
+        "build",
+        "--runtime",
+        "python3.14",
+        "--no-container",
+        "-o",
+        str(tmp_path / "o"),
+        env={"PATH": "/nonexistent"},
+    )
     assert result.returncode == 6
     assert "drop --no-container" in result.stderr

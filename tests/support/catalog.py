@@ -35,34 +35,48 @@ def build_catalog(dest: Path, tools_cache: Path) -> Catalog:
     catalog.add("purepkg", fp.pure_wheel(dest, "purepkg", "1.0"))
     catalog.add("needspure", fp.pure_wheel(dest, "needspure", "1.0", requires=["purepkg>=1.0"]))
     # Only a manylinux_2_24 wheel (the ruamel.yaml.clib case) plus an sdist, for both machines.
-    catalog.add("m224-x86", fp.tagged_wheel(dest, "m224pkg", "1.0",
-                                            "py3-none-manylinux_2_24_x86_64"))
-    catalog.add("m224-arm", fp.tagged_wheel(dest, "m224pkg", "1.0",
-                                            "py3-none-manylinux_2_24_aarch64"))
+    catalog.add(
+        "m224-x86", fp.tagged_wheel(dest, "m224pkg", "1.0", "py3-none-manylinux_2_24_x86_64")
+    )
+    catalog.add(
+        "m224-arm", fp.tagged_wheel(dest, "m224pkg", "1.0", "py3-none-manylinux_2_24_aarch64")
+    )
     catalog.add("m224-sdist", fp.sdist(dest, "m224pkg", "1.0", "pure"))
     # Only a manylinux_2_28 wheel: too new for Amazon Linux 2, fine for Amazon Linux 2023.
-    catalog.add("m228", fp.tagged_wheel(dest, "m228pkg", "1.0",
-                                        "py3-none-manylinux_2_28_x86_64.manylinux_2_28_aarch64"))
+    catalog.add(
+        "m228",
+        fp.tagged_wheel(
+            dest, "m228pkg", "1.0", "py3-none-manylinux_2_28_x86_64.manylinux_2_28_aarch64"
+        ),
+    )
     # A manylinux_2_28 wheel and an sdist: pass 1 takes the wheel, the sdist must be fetched.
-    catalog.add("m228src-wheel", fp.tagged_wheel(dest, "m228src", "1.0",
-                                                 "py3-none-manylinux_2_28_x86_64"))
+    catalog.add(
+        "m228src-wheel", fp.tagged_wheel(dest, "m228src", "1.0", "py3-none-manylinux_2_28_x86_64")
+    )
     catalog.add("m228src-sdist", fp.sdist(dest, "m228src", "1.0", "pure"))
-    catalog.add("macpkg-wheel", fp.tagged_wheel(dest, "macpkg", "1.0",
-                                                "cp311-cp311-macosx_11_0_arm64"))
+    catalog.add(
+        "macpkg-wheel", fp.tagged_wheel(dest, "macpkg", "1.0", "cp311-cp311-macosx_11_0_arm64")
+    )
     catalog.add("macpkg-sdist", fp.sdist(dest, "macpkg", "1.0", "pure"))
     catalog.add("cext", fp.sdist(dest, "cextpkg", "1.0", "c-extension"))
     catalog.add("optc", fp.sdist(dest, "optcpkg", "1.0", "optional-c"))
     catalog.add("broken", fp.sdist(dest, "brokenpkg", "1.0", "broken"))
     catalog.add("hashpkg", fp.pure_wheel(dest, "hashpkg", "1.0"))
     catalog.add("armonly", fp.pure_wheel(dest, "armonly", "1.0"))
-    catalog.add("markerparent", fp.pure_wheel(dest, "markerparent", "1.0",
-                                              requires=[ARM_MARKER]))
+    catalog.add("markerparent", fp.pure_wheel(dest, "markerparent", "1.0", requires=[ARM_MARKER]))
     # In the allow-list, and only ever published with a wheel Lambda's glibc cannot load.
-    catalog.add("pyyaml", fp.tagged_wheel(dest, "PyYAML", "6.0",
-                                          "py3-none-manylinux_2_28_x86_64"))
-    catalog.add("datapkg", fp.pure_wheel(
-        dest, "datapkg", "1.0",
-        data_files={"purelib/datapkg_extra.py": "EXTRA = 1\n",
-                    "scripts/datapkg-tool": fp.executable("#!/bin/sh\necho hi\n")},
-        extra_files={"datapkg/run.sh": fp.executable("#!/bin/sh\necho run\n")}))
+    catalog.add("pyyaml", fp.tagged_wheel(dest, "PyYAML", "6.0", "py3-none-manylinux_2_28_x86_64"))
+    catalog.add(
+        "datapkg",
+        fp.pure_wheel(
+            dest,
+            "datapkg",
+            "1.0",
+            data_files={
+                "purelib/datapkg_extra.py": "EXTRA = 1\n",
+                "scripts/datapkg-tool": fp.executable("#!/bin/sh\necho hi\n"),
+            },
+            extra_files={"datapkg/run.sh": fp.executable("#!/bin/sh\necho run\n")},
+        ),
+    )
     return catalog

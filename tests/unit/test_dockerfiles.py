@@ -5,15 +5,18 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from builder.builder_image import builder_stage, definition_files, image_tag
 from builder.architectures import Architecture
+from builder.builder_image import builder_stage, definition_files, image_tag
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _normalise(text: str, platform: str, suffix: str, arch: str) -> str:
-    return text.replace(platform, "PLATFORM").replace(f"3.12{suffix}", "3.12SUFFIX") \
+    return (
+        text.replace(platform, "PLATFORM")
+        .replace(f"3.12{suffix}", "3.12SUFFIX")
         .replace(arch, "ARCH")
+    )
 
 
 def test_dockerfiles_differ_only_in_platform_base_tag_and_name() -> None:
