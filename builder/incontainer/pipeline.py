@@ -80,7 +80,7 @@ class Pipeline:
             raise PipelineFailure(
                 "pip-download",
                 "pip could not download the requirements:\n" + "\n".join(outcome.tail[-12:]),
-                "run again with --verbose to see pip's full output",
+                download_hint(outcome.tail),
             )
         for dist, path in list_dists(dest):
             self.sort(dist, path, how="wheel")
@@ -294,6 +294,18 @@ class Pipeline:
         """Every intermediate file goes; only the target directory and the cache stay."""
         for part in ("downloads", "explicit", "sdists", "built", "local", "pins"):
             shutil.rmtree(self.path(part), ignore_errors=True)
+
+
+def download_hint(tail: list[str]) -> str:
+    text = "\n".join(tail)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            "the index's TLS certificate is not trusted here: pass --ca-bundle FILE (or set "
+            "SSL_CERT_FILE / PIP_CERT) with your network's CA certificates"
+        )
+    if "ProxyError" in text or "407" in text:
+        return "check HTTPS_PROXY / HTTP_PROXY / NO_PROXY and the proxy's credentials"
+    return "run again with --verbose to see pip's full output"
 
 
 def _version_of(wheel_path: str) -> str:

@@ -9,6 +9,7 @@ import html
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -225,6 +226,7 @@ class PackageIndex:
         username: str | None = None,
         password: str | None = None,
         host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         if (username is None) != (password is None):
             raise ValueError("give both username and password, or neither")
@@ -232,6 +234,7 @@ class PackageIndex:
         self.files_dir = self.root / "files"
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.host = host
+        self.tls = tls
         self.username = username
         self.password = password
         self._expected_authorization: str | None = None
@@ -322,6 +325,8 @@ class PackageIndex:
         if self._server is not None:
             return self
         server = _IndexServer((self.host, 0), self)
+        if self.tls is not None:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -368,7 +373,8 @@ class PackageIndex:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` without a trailing slash."""
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
