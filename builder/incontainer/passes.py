@@ -85,25 +85,55 @@ def _split(spec: str) -> tuple[str, str]:
     return match.group(1), match.group(2).strip() or "any version"
 
 
+# pip retries, then says "No matching distribution" when it never reached the index at all:
+# the retry warnings say why, and that is what the user must fix.
+_NETWORK_CAUSES = (
+    (
+        "CERTIFICATE_VERIFY_FAILED",
+        "the index's TLS certificate is not trusted",
+        "pass --ca-bundle FILE (or set SSL_CERT_FILE / PIP_CERT) with your network's CA "
+        "certificates",
+    ),
+    (
+        "ProxyError",
+        "the proxy failed or refused the connection",
+        "check HTTPS_PROXY / HTTP_PROXY / NO_PROXY and the proxy's credentials",
+    ),
+    (
+        "401 Client Error",
+        "the index refused the credentials (HTTP 401)",
+        "check the index URL's user name and password or token",
+    ),
+    (
+        "NewConnectionError",
+        "the index could not be reached",
+        "check the index URL and the network; a proxy may be needed (HTTPS_PROXY)",
+    ),
+)
+
+
+def _unreachable(text: str) -> tuple[str, str] | None:
+    for marker, reason, hint in _NETWORK_CAUSES:
+        if marker in text:
+            return reason, hint
+    return None
+
+
 def missing_from_download_failure(tail: list[str]) -> list[MissingPackage]:
     """Turn pip's first-pass failure into per-package reasons users can act on."""
     text = "\n".join(tail)
     detail = "\n".join(tail[-8:])
     specs = {m.group(1) for m in _NOT_FOUND.finditer(text)}
     specs |= {m.group(1) for m in _NO_VERSION.finditer(text)}
+    reason, hint = _unreachable(text) or (
+        "not found on the index",
+        "check the name and version, and that --index-url / --extra-index-url "
+        "point at an index that has it (and accept this Python version)",
+    )
     missing = []
     for spec in sorted(specs):
         name, version = _split(spec)
-        missing.append(
-            MissingPackage(
-                name=name,
-                version=version,
-                reason="not found on the index",
-                hint="check the name and version, and that --index-url / --extra-index-url "
-                "point at an index that has it (and accept this Python version)",
-                detail=detail,
-            )
-        )
+        missing.append(MissingPackage(name, version, reason, hint, detail))
     if missing:
         return missing
     if "DO NOT MATCH THE HASHES" in text or "hashes are required" in text.lower():

@@ -94,10 +94,10 @@ class ProxyLog:
 class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     log: ProxyLog
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self.log.urls.append(self.path)
         try:
-            with urllib.request.urlopen(self.path, timeout=30) as upstream:  # noqa: S310
+            with urllib.request.urlopen(self.path, timeout=30) as upstream:
                 body = upstream.read()
                 status = upstream.status
                 content_type = upstream.headers.get("Content-Type", "application/octet-stream")
