@@ -47,7 +47,12 @@ def pip_config_files(environ: Mapping[str, str]) -> list[Path]:
         return []
     home = Path(environ.get("HOME", str(Path.home())))
     xdg = Path(environ.get("XDG_CONFIG_HOME", str(home / ".config")))
-    files = [Path("/etc/pip.conf"), home / ".pip" / "pip.conf", xdg / "pip" / "pip.conf"]
+    files = [
+        Path("/etc/xdg/pip/pip.conf"),
+        Path("/etc/pip.conf"),
+        home / ".pip" / "pip.conf",
+        xdg / "pip" / "pip.conf",
+    ]
     if sys.platform == "darwin":
         files.append(home / "Library" / "Application Support" / "pip" / "pip.conf")
     if environ.get("PIP_CONFIG_FILE"):
@@ -72,7 +77,9 @@ def forwarded_settings(environ: Mapping[str, str]) -> ForwardedSettings:
     settings = ForwardedSettings()
     parser = configparser.ConfigParser()
     parser.read([str(path) for path in pip_config_files(environ)])
-    for section in ("global", "download", "wheel", "install"):
+    # Later sections win: the pipeline runs `pip download` and `pip wheel`, so those override
+    # [install], which many users set for the index alone.
+    for section in ("global", "install", "wheel", "download"):
         if not parser.has_section(section):
             continue
         for key, variable in _PIP_KEYS.items():

@@ -44,7 +44,12 @@ _VALUE_OPTIONS = {
     "--only-binary": "only_binary",
     "--no-binary": "no_binary",
 }
-_FLAG_OPTIONS = {"--no-index": "no_index", "--pre": "pre", "--prefer-binary": "prefer_binary"}
+_FLAG_OPTIONS = {
+    "--no-index": "no_index",
+    "--pre": "pre",
+    "--prefer-binary": "prefer_binary",
+    "--require-hashes": "require_hashes",
+}
 
 
 @dataclass
@@ -56,6 +61,7 @@ class IndexOptions:
     no_index: bool = False
     pre: bool = False
     prefer_binary: bool = False
+    require_hashes: bool = False
     only_binary: list[str] = field(default_factory=list)
     no_binary: list[str] = field(default_factory=list)
 

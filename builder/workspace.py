@@ -89,6 +89,7 @@ def pip_environment(
         ("PIP_NO_INDEX", options.no_index),
         ("PIP_PRE", options.pre),
         ("PIP_PREFER_BINARY", options.prefer_binary),
+        ("PIP_REQUIRE_HASHES", options.require_hashes),
     ):
         if flag:
             env[key] = "1"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 import os
 import re
 import zipfile
@@ -94,6 +96,14 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + digest.decode("ascii")
 
 
+def _record_line(path: str, data: bytes | None) -> str:
+    """One RECORD row, CSV-quoted so a file name with a comma cannot break the file."""
+    buffer = io.StringIO()
+    row = [path, "", ""] if data is None else [path, _record_hash(data), str(len(data))]
+    csv.writer(buffer, lineterminator="\n").writerow(row)
+    return buffer.getvalue()
+
+
 def install_wheels(wheels: list[str], target_dir: str) -> InstallPlan:
     """Write the planned files, keep exec bits, and rewrite each RECORD to match the layout."""
     plan = plan_install(wheels)
@@ -111,7 +121,7 @@ def install_wheels(wheels: list[str], target_dir: str) -> InstallPlan:
                 stream.write(data)
             os.chmod(path, _mode(info))
             if not dest.endswith(".dist-info/RECORD"):
-                records.setdefault(wheel, []).append(f"{dest},{_record_hash(data)},{len(data)}")
+                records.setdefault(wheel, []).append(_record_line(dest, data))
     finally:
         for archive in archives.values():
             archive.close()
@@ -123,7 +133,7 @@ def _rewrite_records(plan: InstallPlan, records: dict[str, list[str]], target_di
     for dest, (wheel, _member) in plan.files.items():
         if not dest.endswith(".dist-info/RECORD") or dest.count("/") != 1:
             continue
-        lines = [*sorted(records.get(wheel, [])), f"{dest},,"]
+        lines = [*sorted(records.get(wheel, [])), _record_line(dest, None)]
         path = os.path.join(target_dir, *dest.split("/"))
         with open(path, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write("\n".join(lines) + "\n")
+            stream.write("".join(lines))

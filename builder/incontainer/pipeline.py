@@ -131,8 +131,8 @@ class Pipeline:
     def wants_source(self, name: str) -> bool:
         """The user's ``--no-binary`` wins over the explicit-wheel pass."""
         raw = self.pip_env().get("PIP_NO_BINARY", os.environ.get("PIP_NO_BINARY", ""))
-        names = {canonical_name(n) for n in raw.replace(",", " ").split()}
-        return ":all:" in raw.split() or name in names
+        values = raw.replace(",", " ").split()
+        return ":all:" in values or name in {canonical_name(v) for v in values}
 
     def download_compatible_wheels(self) -> None:
         for name in self.state.unresolved():

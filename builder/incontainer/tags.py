@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar")
+SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
 
 # The glibc version each legacy manylinux alias stands for.
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
@@ -110,9 +110,10 @@ def is_tag_compatible(tag: tuple[str, str, str], target: Target) -> bool:
         return False
     if abi == target.abi:
         return minor == target.minor
-    if abi in ("abi3", "none"):
+    if abi == "abi3":
         return minor <= target.minor
-    return False
+    # pip accepts cpXY-none-* only for its own XY; older CPython versions need abi3.
+    return abi == "none" and minor == target.minor
 
 
 def is_wheel_compatible(dist: DistFile, target: Target) -> bool:

@@ -52,7 +52,9 @@ def _classify(argv: list[str], env: dict[str, str]) -> tuple[str, str, str]:
     if argv[3] == "wheel":
         source = argv[-1]
         dist = parse_filename(os.path.basename(source))
-        kind = "build-no-c" if env.get("CC") == pip_commands.NO_COMPILER_ENV["CC"] else "build-native"
+        kind = (
+            "build-no-c" if env.get("CC") == pip_commands.NO_COMPILER_ENV["CC"] else "build-native"
+        )
         return kind, dist.name if dist else source, _value_after(argv, "--wheel-dir")
     assert argv[3] == "download", argv
     dest = _value_after(argv, "--dest")
@@ -229,6 +231,21 @@ def test_explicit_pass_ignores_incompatible_and_other_packages_files(
     assert result.status == "missing"
     assert [m.name for m in result.missing] == ["fastc"]
     assert _hows(result) == {}
+
+
+@pytest.mark.parametrize("no_binary", ["Fast_C", "other,fast.c", ":all:"])
+def test_no_binary_for_a_package_skips_the_explicit_wheel_pass(
+    tmp_path: Path, stock: Path, monkeypatch: pytest.MonkeyPatch, no_binary: str
+) -> None:
+    monkeypatch.delenv("PIP_NO_BINARY", raising=False)
+    pip = FakePip()
+    pip.on("download-all", "*", tagged_wheel(stock, "fast-c", "3.0", TOO_NEW))
+    pip.on("explicit", "fast-c", tagged_wheel(stock / "explicit", "fast-c", "3.0", X86_ONLY))
+    pip.on("sdist", "fast-c", _sdist(stock, "fast-c", "3.0"))
+    pip.on("build-native", "fast-c", tagged_wheel(stock / "b", "fast-c", "3.0", X86_ONLY))
+    result = _execute(_job(tmp_path, pip_env={"PIP_NO_BINARY": no_binary}), pip)
+    assert _hows(result) == {"fast-c": "built-from-sdist"}
+    assert [kind for kind, _ in pip.passes()] == ["download-all", "sdist", "build-native"]
 
 
 # --- pass 3 and 4: sdists and builds ---------------------------------------------------------
@@ -506,7 +523,9 @@ def test_each_local_project_is_built_into_its_own_directory(tmp_path: Path, stoc
         f"local-{name}": ("built-from-sdist", f"local project {project}")
         for project, name in zip(projects, ("one", "two", "three"))
     }
-    dirs = [_value_after(pip.call("build-native", project).argv, "--wheel-dir") for project in projects]
+    dirs = [
+        _value_after(pip.call("build-native", project).argv, "--wheel-dir") for project in projects
+    ]
     assert len(set(dirs)) == 3
 
 

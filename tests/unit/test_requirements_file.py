@@ -80,6 +80,15 @@ def test_backslash_continuations_join_and_keep_the_first_line_number(tmp_path: P
     assert parsed.requirements[2].lineno == 5
 
 
+def test_continuation_without_surrounding_spaces_still_separates_the_parts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_text(f"six==1.16.0\\\n--hash={SHA_A}\n", encoding="utf-8")
+    (line,) = _parse(path).requirements
+    assert (line.spec, line.hashes) == ("six==1.16.0", [SHA_A])
+
+
 def test_continuation_on_the_last_line_is_not_lost(tmp_path: Path) -> None:
     path = tmp_path / "requirements.txt"
     path.write_text("six==1.16.0 \\", encoding="utf-8")

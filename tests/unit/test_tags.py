@@ -284,7 +284,9 @@ def test_explicit_platforms_on_arm64_start_at_2_17_and_only_alias_manylinux2014(
     assert not any("x86_64" in platform for platform in platforms)
 
 
-@pytest.mark.parametrize("target", [PY311_X86, PY311_ARM, PY312_X86, PY312_ARM], ids=Target.describe)
+@pytest.mark.parametrize(
+    "target", [PY311_X86, PY311_ARM, PY312_X86, PY312_ARM], ids=Target.describe
+)
 def test_every_explicit_platform_is_one_the_target_accepts(target: Target) -> None:
     platforms = explicit_platforms(target)
     assert len(platforms) == len(set(platforms))
