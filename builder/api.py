@@ -75,7 +75,7 @@ def _write_output(request: BuildRequest, dependencies: Path, ui: BuildUI) -> Bun
     ui.step(request.target, f"writing {request.output}")
     staged = staging_dir(request.output)
     try:
-        assemble(dependencies, request.source_dir, staged, exclude=(request.output,))
+        assemble(dependencies, request.source_dir, staged, exclude=(request.output, staged))
         bundle = finish_bundle(
             staged,
             dependencies,

@@ -19,7 +19,7 @@ from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.errors import ArtifactError
 from builder.report import ArtifactRecord, SizeReport, VerificationReport
-from builder.runtime_python import ScriptRun, run_in_image, run_on_host
+from builder.runtime_python import ScriptRun, run_script
 from builder.runtimes import Runtime
 from builder.sizes import check_unzipped, measure, read_owners, zipped_warning
 from builder.ui import BuildUI
@@ -70,14 +70,20 @@ def layer_prefix(layout: str, runtime: Runtime) -> str:
     return "python/"
 
 
-def finish_bundle(staged: Path, dependencies: Path, *, runtime: Runtime,
-                  architecture: Architecture, config: BuildConfig, target: str,
-                  ui: BuildUI) -> BundleOutcome:
+def finish_bundle(
+    staged: Path,
+    dependencies: Path,
+    *,
+    runtime: Runtime,
+    architecture: Architecture,
+    config: BuildConfig,
+    target: str,
+    ui: BuildUI,
+) -> BundleOutcome:
     """Slim, zip, size-check and verify ``staged`` (source + dependencies)."""
     outcome = BundleOutcome()
     try:
-        _finish(outcome, staged, dependencies,
-                Target(runtime, architecture, config, target, ui))
+        _finish(outcome, staged, dependencies, Target(runtime, architecture, config, target, ui))
     except BaseException:
         outcome.discard()
         raise
@@ -99,17 +105,20 @@ def _finish(outcome: BundleOutcome, staged: Path, dependencies: Path, target: Ta
         slimming.normalise_metadata(root, rehashed)
     files = _collect(staged, target)
     outcome.sizes = measure(
-        files, read_owners(staged), removed_files=removed_files + slimmed.removed_files,
+        files,
+        read_owners(staged),
+        removed_files=removed_files + slimmed.removed_files,
         removed_bytes=removed_bytes + slimmed.removed_bytes + slimmed.stripped_bytes,
-        stripped_files=len(slimmed.stripped))
+        stripped_files=len(slimmed.stripped),
+    )
     check_unzipped(outcome.sizes, "bundle", target.name)
     if options.zip_path is not None:
-        _write(outcome, "function-zip", files, options.zip_path, "", target)
+        _write(outcome, "function-zip", files, options.zip_path, "", target, staged.parent)
     if options.layer_zip_path is not None:
         layer = _collect(dependencies, target)
         check_unzipped(measure(layer, read_owners(dependencies)), "layer", target.name)
         prefix = layer_prefix(options.layer_layout, target.runtime)
-        _write(outcome, "layer-zip", layer, options.layer_zip_path, prefix, target)
+        _write(outcome, "layer-zip", layer, options.layer_zip_path, prefix, target, staged.parent)
     if options.verify:
         outcome.verification = verify(staged, target)
 
@@ -117,8 +126,11 @@ def _finish(outcome: BundleOutcome, staged: Path, dependencies: Path, target: Ta
 def _collect(root: Path, target: Target) -> list[BundleFile]:
     collected = collect_files(root)
     if collected.skipped:
-        target.ui.warning(target.name, "left out links that leave the bundle, dangle or loop: "
-                          + ", ".join(collected.skipped[:10]))
+        target.ui.warning(
+            target.name,
+            "left out links that leave the bundle, dangle or loop: "
+            + ", ".join(collected.skipped[:10]),
+        )
     return collected.files
 
 
@@ -131,24 +143,54 @@ def _drop_previous_zips(staged: Path, target: Target) -> None:
         for candidate in list(staged.rglob(final.name)):
             if candidate.is_file() and filecmp.cmp(candidate, final, shallow=False):
                 candidate.unlink()
-                target.ui.warning(target.name, f"left the previous {final.name} out of the "
-                                  "bundle (it sits in the source directory)")
+                target.ui.warning(
+                    target.name,
+                    f"left the previous {final.name} out of the "
+                    "bundle (it sits in the source directory)",
+                )
 
 
-def _write(outcome: BundleOutcome, kind: Literal["function-zip", "layer-zip"],
-           files: list[BundleFile], final: Path, prefix: str, target: Target) -> None:
-    target.ui.step(target.name, f"writing {kind} {final}")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+def temporary_path(final: Path, anchor: Path) -> Path:
+    """Where a zip is written before ``commit`` renames it to ``final``.
+
+    Beside the output directory (``anchor``), which is never swapped: a temporary inside the
+    output directory (``-o build --zip build/app.zip``) would leave with the old output. Beside
+    the zip only when that is another file system, where a rename could not move it.
+    """
+    existing = next(path for path in (final.parent, *final.parent.parents) if path.exists())
+    directory = anchor
+    if existing.stat().st_dev != anchor.stat().st_dev:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        directory = final.parent
+    descriptor, name = tempfile.mkstemp(dir=directory, prefix=f".{final.name}.", suffix=".tmp")
     os.close(descriptor)
-    temporary = Path(name)
+    return Path(name)
+
+
+def _write(
+    outcome: BundleOutcome,
+    kind: Literal["function-zip", "layer-zip"],
+    files: list[BundleFile],
+    final: Path,
+    prefix: str,
+    target: Target,
+    anchor: Path,
+) -> None:
+    target.ui.step(target.name, f"writing {kind} {final}")
+    temporary = temporary_path(final, anchor)
     outcome.pending.append((temporary, final))  # listed first: a failure below removes it
     summary = write_zip(files, temporary, prefix=prefix, date_time=zip_date_time(os.environ))
     os.chmod(temporary, 0o644)
-    outcome.artifacts.append(ArtifactRecord(
-        kind=kind, path=str(final),
-        sha256=summary.sha256, size=summary.size, unzipped_size=summary.unzipped_size,
-        entries=summary.entries))
+    outcome.artifacts.append(
+        ArtifactRecord(
+            kind=kind,
+            path=str(final),
+            sha256=summary.sha256,
+            size=summary.size,
+            unzipped_size=summary.unzipped_size,
+            entries=summary.entries,
+        )
+    )
     warning = zipped_warning(kind, final, summary.size)
     if warning:
         target.ui.warning(target.name, warning)
@@ -160,8 +202,12 @@ def compile_source(staged: Path, dependencies: Path, target: Target) -> None:
     Only files that did not come from the dependencies go: the pipeline compiled those
     already. The work runs in the runtime image (or on this host in host mode).
     """
-    sources = [item for item in collect_files(staged).files if item.relative.endswith(".py")
-               and not _is_dependency_file(item.relative, staged, dependencies)]
+    sources = [
+        item
+        for item in collect_files(staged).files
+        if item.relative.endswith(".py")
+        and not _is_dependency_file(item.relative, staged, dependencies)
+    ]
     if not sources:
         return
     target.ui.step(target.name, f"compiling {len(sources)} source files with the target Python")
@@ -172,15 +218,20 @@ def compile_source(staged: Path, dependencies: Path, target: Target) -> None:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(item.path, destination)
         run = ScriptRun(BYTECODE_SCRIPT, ("tree",))
-        if target.image is not None:
-            code, lines = run_in_image(run, work, image=target.image, runtime=target.runtime,
-                                       architecture=target.architecture, target=target.name,
-                                       ui=target.ui)
-        else:
-            code, lines = run_on_host(run, work, runtime=target.runtime)
+        code, lines = run_script(
+            run,
+            work,
+            image=target.image,
+            runtime=target.runtime,
+            architecture=target.architecture,
+            target=target.name,
+            ui=target.ui,
+        )
         if code != 0:
-            raise ArtifactError("compiling the source to bytecode failed:\n" +
-                                "\n".join(lines[-15:]), target=target.name)
+            raise ArtifactError(
+                "compiling the source to bytecode failed:\n" + "\n".join(lines[-15:]),
+                target=target.name,
+            )
         for line in lines:
             target.ui.warning(target.name, line)
         for compiled in sorted((work / "tree").rglob("__pycache__/*.pyc")):
@@ -200,8 +251,10 @@ def verify(staged: Path, target: Target) -> VerificationReport:
     options = VerifyOptions(target.runtime, target.architecture, target.image)
     report = verify_bundle(staged, options, target.name, target.ui)
     if not report.ok:
-        raise ArtifactError("the bundle failed verification:\n  " +
-                            "\n  ".join(describe(report)[1:-1]), target=target.name,
-                            hint="each line names the file and its package; pin a version with "
-                                 "a wheel for this runtime, or leave it out with --exclude")
+        raise ArtifactError(
+            "the bundle failed verification:\n  " + "\n  ".join(describe(report)[1:-1]),
+            target=target.name,
+            hint="each line names the file and its package; pin a version with "
+            "a wheel for this runtime, or leave it out with --exclude",
+        )
     return report

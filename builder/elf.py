@@ -10,8 +10,17 @@ from pathlib import Path
 from typing import Union
 
 MAGIC = b"\x7fELF"
-MACHINE_NAMES = {3: "x86 (32-bit)", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 22: "s390",
-                 40: "ARM (32-bit)", 62: "x86_64", 183: "aarch64", 243: "RISC-V"}
+MACHINE_NAMES = {
+    3: "x86 (32-bit)",
+    8: "MIPS",
+    20: "PowerPC",
+    21: "PowerPC64",
+    22: "s390",
+    40: "ARM (32-bit)",
+    62: "x86_64",
+    183: "aarch64",
+    243: "RISC-V",
+}
 ET_EXEC, ET_DYN = 2, 3
 SHT_SYMTAB, SHT_STRTAB, SHT_NOBITS, SHT_REL, SHT_RELA = 2, 3, 8, 9, 4
 SHT_GNU_VERNEED = 0x6FFFFFFE
@@ -103,7 +112,7 @@ def _cstring(data: Data, offset: int) -> str:
     if offset < 0 or offset >= len(data):
         raise ElfError(f"string offset {offset} outside the file")
     end = data.find(b"\0", offset)
-    return bytes(data[offset:end if end >= 0 else len(data)]).decode("ascii", "replace")
+    return bytes(data[offset : end if end >= 0 else len(data)]).decode("ascii", "replace")
 
 
 def _header(data: Data) -> tuple[bool, str, tuple[int, ...]]:
@@ -116,8 +125,9 @@ def _header(data: Data) -> tuple[bool, str, tuple[int, ...]]:
     return is_64, order, fields
 
 
-def _sections(data: Data, is_64: bool, order: str, shoff: int, shentsize: int, shnum: int,
-              shstrndx: int) -> tuple[Section, ...]:
+def _sections(
+    data: Data, is_64: bool, order: str, shoff: int, shentsize: int, shnum: int, shstrndx: int
+) -> tuple[Section, ...]:
     if shoff == 0 or shnum == 0:
         return ()
     fmt = order + ("IIQQQQIIQQ" if is_64 else "IIIIIIIIII")
@@ -130,22 +140,26 @@ def _sections(data: Data, is_64: bool, order: str, shoff: int, shentsize: int, s
     return tuple(sections)
 
 
-def _segments(data: Data, is_64: bool, order: str, phoff: int, phentsize: int,
-              phnum: int) -> tuple[Segment, ...]:
+def _segments(
+    data: Data, is_64: bool, order: str, phoff: int, phentsize: int, phnum: int
+) -> tuple[Segment, ...]:
     segments = []
     for index in range(phnum):
         if is_64:
             kind, _flags, offset, vaddr, _paddr, filesz, _memsz, _align = _unpack(
-                order + "IIQQQQQQ", data, phoff + index * phentsize)
+                order + "IIQQQQQQ", data, phoff + index * phentsize
+            )
         else:
             kind, offset, vaddr, _paddr, filesz, _memsz, _flags, _align = _unpack(
-                order + "IIIIIIII", data, phoff + index * phentsize)
+                order + "IIIIIIII", data, phoff + index * phentsize
+            )
         segments.append(Segment(kind, offset, vaddr, filesz))
     return tuple(segments)
 
 
-def _walk_verneed(data: Data, order: str, offset: int, count: int,
-                  strtab: int) -> dict[str, frozenset[str]]:
+def _walk_verneed(
+    data: Data, order: str, offset: int, count: int, strtab: int
+) -> dict[str, frozenset[str]]:
     needs: dict[str, set[str]] = {}
     for _ in range(count):
         _version, aux_count, file_name, aux, following = _unpack(order + "HHIII", data, offset)
@@ -170,8 +184,9 @@ def _address_to_offset(segments: tuple[Segment, ...], address: int) -> int | Non
     return None
 
 
-def _needs_from_dynamic(data: Data, is_64: bool, order: str,
-                        segments: tuple[Segment, ...]) -> dict[str, frozenset[str]]:
+def _needs_from_dynamic(
+    data: Data, is_64: bool, order: str, segments: tuple[Segment, ...]
+) -> dict[str, frozenset[str]]:
     """The version needs through PT_DYNAMIC, for files whose section headers were removed."""
     dynamic = next((s for s in segments if s.type == PT_DYNAMIC), None)
     if dynamic is None:
@@ -195,8 +210,21 @@ def _needs_from_dynamic(data: Data, is_64: bool, order: str,
 def parse_elf(data: Data) -> ElfFile:
     """Parse the header, section and program headers, and the GNU version needs."""
     is_64, order, fields = _header(data)
-    kind, machine, _v, _entry, phoff, shoff, _flags, _eh, phentsize, phnum, shentsize, shnum, \
-        shstrndx = fields
+    (
+        kind,
+        machine,
+        _v,
+        _entry,
+        phoff,
+        shoff,
+        _flags,
+        _eh,
+        phentsize,
+        phnum,
+        shentsize,
+        shnum,
+        shstrndx,
+    ) = fields
     sections = _sections(data, is_64, order, shoff, shentsize, shnum, shstrndx)
     segments = _segments(data, is_64, order, phoff, phentsize, phnum)
     needs: dict[str, frozenset[str]] = {}
@@ -224,15 +252,28 @@ def read_elf(path: Path) -> ElfFile | None:
 # table (.symtab with its .strtab). The loader works from program headers, .dynsym and
 # .dynstr, which stay byte for byte where they were.
 
+
 def _removable(elf: ElfFile) -> set[int]:
-    removed = {s.index for s in elf.sections if not s.flags & SHF_ALLOC and (
-        s.name.startswith((".debug", ".zdebug")) or s.type == SHT_SYMTAB)}
+    removed = {
+        s.index
+        for s in elf.sections
+        if not s.flags & SHF_ALLOC
+        and (s.name.startswith((".debug", ".zdebug")) or s.type == SHT_SYMTAB)
+    }
     for symtab in [s for s in elf.sections if s.index in removed and s.type == SHT_SYMTAB]:
         strtab = elf.sections[symtab.link] if symtab.link < len(elf.sections) else None
-        users = [s for s in elf.sections
-                 if s.link == symtab.link and s.index not in removed and s.type != SHT_SYMTAB]
-        if strtab is not None and strtab.type == SHT_STRTAB and not strtab.flags & SHF_ALLOC \
-                and strtab.index != elf.shstrndx and not users:
+        users = [
+            s
+            for s in elf.sections
+            if s.link == symtab.link and s.index not in removed and s.type != SHT_SYMTAB
+        ]
+        if (
+            strtab is not None
+            and strtab.type == SHT_STRTAB
+            and not strtab.flags & SHF_ALLOC
+            and strtab.index != elf.shstrndx
+            and not users
+        ):
             removed.add(strtab.index)
     return removed
 
@@ -240,13 +281,15 @@ def _removable(elf: ElfFile) -> set[int]:
 def _loaded_end(elf: ElfFile, ehsize: int, phend: int) -> int:
     ends = [ehsize, phend]
     ends += [segment.offset + segment.filesz for segment in elf.segments]
-    ends += [s.offset + s.size for s in elf.sections
-             if s.flags & SHF_ALLOC and s.type != SHT_NOBITS]
+    ends += [
+        s.offset + s.size for s in elf.sections if s.flags & SHF_ALLOC and s.type != SHT_NOBITS
+    ]
     return max(ends)
 
 
-def _is_strippable(elf: ElfFile, removed: set[int], cut: int, file_size: int,
-                   shentsize: int) -> bool:
+def _is_strippable(
+    elf: ElfFile, removed: set[int], cut: int, file_size: int, shentsize: int
+) -> bool:
     """Refuse anything unusual rather than risk a library that no longer loads."""
     if elf.type not in (ET_EXEC, ET_DYN) or not removed or len(elf.sections) >= 0xFF00:
         return False
@@ -261,16 +304,17 @@ def _is_strippable(elf: ElfFile, removed: set[int], cut: int, file_size: int,
         info_is_index = section.flags & SHF_INFO_LINK or section.type in (SHT_REL, SHT_RELA)
         if section.link in removed or (info_is_index and section.info in removed):
             return False
-    data_end = max([s.offset + s.size for s in elf.sections if s.type != SHT_NOBITS]
-                   + [elf.shoff + len(elf.sections) * shentsize])
+    data_end = max(
+        [s.offset + s.size for s in elf.sections if s.type != SHT_NOBITS]
+        + [elf.shoff + len(elf.sections) * shentsize]
+    )
     return data_end >= file_size  # bytes after every table (a signature?) stay untouched
 
 
 def strip_unneeded(data: bytes) -> bytes | None:
     """``data`` without debug sections and static symbols, or None when nothing can go."""
     elf = parse_elf(data)
-    _k, _m, _v, _e, phoff, _sh, _f, ehsize, phentsize, phnum, shentsize, _n, _x = \
-        _header(data)[2]
+    _k, _m, _v, _e, phoff, _sh, _f, ehsize, phentsize, phnum, shentsize, _n, _x = _header(data)[2]
     removed = _removable(elf)
     cut = _loaded_end(elf, ehsize, phoff + phentsize * phnum)
     if not _is_strippable(elf, removed, cut, len(data), shentsize):
@@ -284,7 +328,7 @@ def strip_unneeded(data: bytes) -> bytes | None:
         if section.type != SHT_NOBITS and section.size:
             out += bytes(-len(out) % max(section.align, 1))
             offsets[section.index] = len(out)
-            out += data[section.offset:section.offset + section.size]
+            out += data[section.offset : section.offset + section.size]
         else:
             offsets[section.index] = len(out)
     out += bytes(-len(out) % (8 if elf.is_64 else 4))
@@ -296,8 +340,14 @@ def strip_unneeded(data: bytes) -> bytes | None:
     return stripped
 
 
-def _append_section_headers(out: bytearray, data: bytes, elf: ElfFile, kept: list[Section],
-                            offsets: dict[int, int], shentsize: int) -> None:
+def _append_section_headers(
+    out: bytearray,
+    data: bytes,
+    elf: ElfFile,
+    kept: list[Section],
+    offsets: dict[int, int],
+    shentsize: int,
+) -> None:
     fmt = elf.order + ("IIQQQQIIQQ" if elf.is_64 else "IIIIIIIIII")
     new_index = {section.index: number for number, section in enumerate(kept)}
     shoff = len(out)

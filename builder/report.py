@@ -185,8 +185,12 @@ def summarize(report: BuildReport) -> str:
             if package.how not in ("wheel", "compatible-wheel"):
                 lines.append(f"    {package.name} {package.version}: {package.how}")
         if target.sizes is not None:
+            largest = ", ".join(
+                f"{item.name} {item.size / 1048576:.1f} MB" for item in target.sizes.largest[:3]
+            )
             lines.append(
                 f"  {target.sizes.unzipped:,} bytes unzipped in {target.sizes.files:,} files"
+                + (f"; largest: {largest}" if largest else "")
             )
         for artifact in target.artifacts:
             digest = f", sha256 {artifact.sha256}" if artifact.sha256 else ""

@@ -48,12 +48,18 @@ def lambda_environment(runtime: Runtime, python_path: list[str]) -> dict[str, st
     """What Lambda sets for a function, minus credentials: no secret leaves this machine."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return {
-        "PYTHONPATH": os.pathsep.join(python_path), "PYTHONDONTWRITEBYTECODE": "1",
-        "LAMBDA_TASK_ROOT": TASK_ROOT, "LAMBDA_RUNTIME_DIR": "/var/runtime",
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime.name}", "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region, "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-        "LANG": "en_US.UTF-8", "TZ": ":UTC",
+        "PYTHONPATH": os.pathsep.join(python_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LAMBDA_TASK_ROOT": TASK_ROOT,
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime.name}",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
     }
 
 
@@ -62,18 +68,34 @@ def run_on_host(run: ScriptRun, work: Path, *, runtime: Runtime) -> tuple[int, l
     from builder.host_runner import find_python
 
     shutil.copyfile(run.script, work / run.script.name)
-    paths = sys_path(run.layout, runtime, str(run.bundle), str(run.bundle)) if run.bundle \
-        else []
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(work),
-           **lambda_environment(runtime, paths)}
-    process = subprocess.run([find_python(runtime), "-S", run.script.name, *run.arguments],
-                             cwd=work, env=env, capture_output=True, text=True, errors="replace",
-                             check=False)
+    paths = sys_path(run.layout, runtime, str(run.bundle), str(run.bundle)) if run.bundle else []
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(work),
+        **lambda_environment(runtime, paths),
+    }
+    process = subprocess.run(
+        [find_python(runtime), "-S", run.script.name, *run.arguments],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
     return process.returncode, (process.stdout + process.stderr).splitlines()
 
 
-def run_in_image(run: ScriptRun, work: Path, *, image: str, runtime: Runtime,
-                 architecture: Architecture, target: str, ui: BuildUI) -> tuple[int, list[str]]:
+def run_in_image(
+    run: ScriptRun,
+    work: Path,
+    *,
+    image: str,
+    runtime: Runtime,
+    architecture: Architecture,
+    target: str,
+    ui: BuildUI,
+) -> tuple[int, list[str]]:
     """A throwaway container of ``image`` (entrypoint overridden, no network), then removed."""
     from builder.container import BuildContainer
     from builder.container_runner import probe
@@ -83,8 +105,16 @@ def run_in_image(run: ScriptRun, work: Path, *, image: str, runtime: Runtime,
     ensure_image(engine, image, architecture)
     shutil.copyfile(run.script, work / run.script.name)
     env = lambda_environment(runtime, sys_path(run.layout, runtime, TASK_ROOT, OPT_ROOT))
-    with BuildContainer(engine, image, architecture, environment=env, network_mode="none",
-                        volumes={}, target=target, ui=ui) as box:
+    with BuildContainer(
+        engine,
+        image,
+        architecture,
+        environment=env,
+        network_mode="none",
+        volumes={},
+        target=target,
+        ui=ui,
+    ) as box:
         probe(box, runtime, architecture)
         box.copy_in(work, RUN_ROOT)
         if run.bundle is not None and run.layout == "function":
@@ -94,3 +124,21 @@ def run_in_image(run: ScriptRun, work: Path, *, image: str, runtime: Runtime,
         code, lines = box.run([PYTHON, str(RUN_ROOT / run.script.name), *run.arguments])
         box.copy_out(RUN_ROOT, work)
     return code, lines
+
+
+def run_script(
+    run: ScriptRun,
+    work: Path,
+    *,
+    image: str | None,
+    runtime: Runtime,
+    architecture: Architecture,
+    target: str,
+    ui: BuildUI,
+) -> tuple[int, list[str]]:
+    """In ``image`` when there is one, else with this host's interpreter (host mode)."""
+    if image is None:
+        return run_on_host(run, work, runtime=runtime)
+    return run_in_image(
+        run, work, image=image, runtime=runtime, architecture=architecture, target=target, ui=ui
+    )

@@ -81,8 +81,9 @@ def attribute(files: Iterable[BundleFile], owners: Mapping[str, str]) -> dict[st
     return {item.relative: owner_of(item.relative, owners, by_top) for item in files}
 
 
-def largest(files: Sequence[BundleFile], owners: Mapping[str, str],
-            count: int = LARGEST_COUNT) -> list[PackageSize]:
+def largest(
+    files: Sequence[BundleFile], owners: Mapping[str, str], count: int = LARGEST_COUNT
+) -> list[PackageSize]:
     totals: dict[str, list[int]] = {}
     attributed = attribute(files, owners)
     for item in files:
@@ -90,17 +91,29 @@ def largest(files: Sequence[BundleFile], owners: Mapping[str, str],
         total[0] += item.size
         total[1] += 1
     ranked = sorted(totals.items(), key=lambda pair: (-pair[1][0], pair[0]))
-    return [PackageSize(name=name, size=size, files=number)
-            for name, (size, number) in ranked[:count]]
+    return [
+        PackageSize(name=name, size=size, files=number) for name, (size, number) in ranked[:count]
+    ]
 
 
-def measure(files: Sequence[BundleFile], owners: Mapping[str, str], *, removed_files: int = 0,
-            removed_bytes: int = 0, stripped_files: int = 0) -> SizeReport:
+def measure(
+    files: Sequence[BundleFile],
+    owners: Mapping[str, str],
+    *,
+    removed_files: int = 0,
+    removed_bytes: int = 0,
+    stripped_files: int = 0,
+) -> SizeReport:
     return SizeReport(
-        unzipped=sum(item.size for item in files), files=len(files),
-        largest=largest(files, owners), unzipped_limit=UNZIPPED_LIMIT,
-        zipped_limit=ZIPPED_LIMIT, removed_files=removed_files, removed_bytes=removed_bytes,
-        stripped_files=stripped_files)
+        unzipped=sum(item.size for item in files),
+        files=len(files),
+        largest=largest(files, owners),
+        unzipped_limit=UNZIPPED_LIMIT,
+        zipped_limit=ZIPPED_LIMIT,
+        removed_files=removed_files,
+        removed_bytes=removed_bytes,
+        stripped_files=stripped_files,
+    )
 
 
 def contributors(sizes: Sequence[PackageSize], count: int = 5) -> str:
@@ -117,14 +130,17 @@ def check_unzipped(report: SizeReport, what: str, target: str) -> None:
         f"for a function and all its layers. Largest: {contributors(report.largest)}",
         target=target,
         hint="--slim drops tests, docs, stubs and debug symbols; --exclude PATTERN drops what "
-             "the function never imports; beyond that, deploy as a container image "
-             "(10 GB limit)")
+        "the function never imports; beyond that, deploy as a container image "
+        "(10 GB limit)",
+    )
 
 
 def zipped_warning(kind: str, path: Path, size: int, limit: int = ZIPPED_LIMIT) -> str | None:
     """Over 50 MB a zip cannot be uploaded directly, only through S3: worth a warning."""
     if size <= limit:
         return None
-    return (f"{kind} {path} is {megabytes(size)} ({size:,} bytes), over the "
-            f"{megabytes(limit)} Lambda accepts in a direct upload: upload it to S3 and point "
-            "the function or layer at the object")
+    return (
+        f"{kind} {path} is {megabytes(size)} ({size:,} bytes), over the "
+        f"{megabytes(limit)} Lambda accepts in a direct upload: upload it to S3 and point "
+        "the function or layer at the object"
+    )

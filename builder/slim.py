@@ -50,8 +50,9 @@ def matches_exclude(relative: str, patterns: Iterable[str]) -> bool:
         if "/" not in pattern:
             if any(fnmatch.fnmatchcase(part, pattern) for part in parts):
                 return True
-        elif any(fnmatch.fnmatchcase("/".join(parts[:end]), pattern)
-                 for end in range(1, len(parts) + 1)):
+        elif any(
+            fnmatch.fnmatchcase("/".join(parts[:end]), pattern) for end in range(1, len(parts) + 1)
+        ):
             return True
     return False
 
@@ -68,8 +69,7 @@ def _is_doc_file(name: str) -> bool:
     return name.endswith(DOC_SUFFIXES) or (stem.upper() in DOC_STEMS and suffix in ("", "txt"))
 
 
-def slim_reason(relative: str, python_dirs: frozenset[str], compile_bytecode: bool
-                ) -> str | None:
+def slim_reason(relative: str, python_dirs: frozenset[str], compile_bytecode: bool) -> str | None:
     """Why ``--slim`` drops a dependency's file, or None to keep it.
 
     Nothing inside ``*.dist-info`` goes (``importlib.metadata`` reads it), no licence or notice
@@ -112,8 +112,12 @@ def record_hash(data: bytes) -> str:
     return "sha256=" + digest.decode("ascii")
 
 
-def normalise_record(text: str, record_path: str, is_present: Callable[[str], bool],
-                     rehashed: Mapping[str, tuple[str, int]]) -> str:
+def normalise_record(
+    text: str,
+    record_path: str,
+    is_present: Callable[[str], bool],
+    rehashed: Mapping[str, tuple[str, int]],
+) -> str:
     """RECORD without lines for removed files, new hashes for changed ones, sorted."""
     rows = []
     for row in csv.reader(io.StringIO(text)):
@@ -145,6 +149,7 @@ def orphan_bytecode(relatives: Iterable[str]) -> list[str]:
 
 # --- applying the rules to the staged bundle and the dependencies (the layer) ----------------
 
+
 def _unlink(root: Path, relative: str) -> int:
     path = root.joinpath(*relative.split("/"))
     size = path.stat().st_size
@@ -167,8 +172,9 @@ def exclude(root: Path, patterns: Sequence[str]) -> tuple[int, int]:
     return len(files), sum(_unlink(root, item.relative) for item in files)
 
 
-def _strip(staged: Path, dependencies: Path, files: Sequence[BundleFile],
-           result: SlimResult) -> Rehashed:
+def _strip(
+    staged: Path, dependencies: Path, files: Sequence[BundleFile], result: SlimResult
+) -> Rehashed:
     rehashed: Rehashed = {}
     for item in files:
         with item.path.open("rb") as stream:

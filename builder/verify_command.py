@@ -23,24 +23,37 @@ ENV_PREFIX = "LAMBDA_BUILDER_"
 
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", metavar="PATH",
-                        help="a bundle directory, function zip or layer zip")
-    parser.add_argument("--runtime", default=os.environ.get(f"{ENV_PREFIX}RUNTIME"),
-                        help="the Lambda runtime, e.g. python3.12")
-    parser.add_argument("--arch", default=os.environ.get(f"{ENV_PREFIX}ARCH", "x86_64"),
-                        help="x86_64 or arm64 (default: x86_64)")
-    parser.add_argument("--base-image", metavar="IMAGE",
-                        help="run the imports in this image instead of "
-                             "public.ecr.aws/lambda/python:<version>[-arm64]; {version}, "
-                             "{suffix} and {arch} are filled in as for build")
-    parser.add_argument("--handler", metavar="MODULE.FUNCTION",
-                        help="call this handler in the runtime image and print its result")
-    parser.add_argument("--event", metavar="FILE",
-                        help="a JSON file with the event for --handler (default: {})")
+    parser.add_argument(
+        "path", metavar="PATH", help="a bundle directory, function zip or layer zip"
+    )
+    parser.add_argument(
+        "--runtime",
+        default=os.environ.get(f"{ENV_PREFIX}RUNTIME"),
+        help="the Lambda runtime, e.g. python3.12",
+    )
+    parser.add_argument(
+        "--arch",
+        default=os.environ.get(f"{ENV_PREFIX}ARCH", "x86_64"),
+        help="x86_64 or arm64 (default: x86_64)",
+    )
+    parser.add_argument(
+        "--base-image",
+        metavar="IMAGE",
+        help="run the imports in this image instead of "
+        "public.ecr.aws/lambda/python:<version>[-arm64]; {version}, "
+        "{suffix} and {arch} are filled in as for build",
+    )
+    parser.add_argument(
+        "--handler",
+        metavar="MODULE.FUNCTION",
+        help="call this handler in the runtime image and print its result",
+    )
+    parser.add_argument(
+        "--event", metavar="FILE", help="a JSON file with the event for --handler (default: {})"
+    )
     parser.add_argument("--report", metavar="FILE", help="write the JSON verification report")
     verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="store_true",
-                           help="show the runtime's output")
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="show the runtime's output")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
 
 
@@ -48,8 +61,9 @@ def read_event(path: str | None, handler: str | None) -> Any:
     if path is None:
         return {}
     if handler is None:
-        raise UsageError("--event needs --handler", hint="e.g. --handler app.handler --event "
-                         "event.json")
+        raise UsageError(
+            "--event needs --handler", hint="e.g. --handler app.handler --event event.json"
+        )
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
@@ -87,7 +101,9 @@ def run_verify(args: argparse.Namespace) -> int:
     sys.stdout.write(redact("\n".join(describe(report))) + "\n")
     if not report.ok:
         raise ArtifactError(
-            f"{path} failed verification ({len(report.failures)} problems)", target=target,
+            f"{path} failed verification ({len(report.failures)} problems)",
+            target=target,
             hint="each FAIL line names the file and its package; rebuild for this runtime "
-                 "and architecture, or pin versions that have wheels for it")
+            "and architecture, or pin versions that have wheels for it",
+        )
     return 0

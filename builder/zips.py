@@ -61,12 +61,19 @@ def zip_date_time(environ: Mapping[str, str]) -> tuple[int, int, int, int, int, 
     try:
         epoch = int(text)
     except ValueError:
-        raise ArtifactError(f"SOURCE_DATE_EPOCH={text!r} is not a whole number of seconds",
-                            hint="set it to e.g. $(git log -1 --format=%ct), or unset it") \
-            from None
+        raise ArtifactError(
+            f"SOURCE_DATE_EPOCH={text!r} is not a whole number of seconds",
+            hint="set it to e.g. $(git log -1 --format=%ct), or unset it",
+        ) from None
     moment = time.gmtime(min(max(epoch, MIN_EPOCH), MAX_EPOCH))
-    return (moment.tm_year, moment.tm_mon, moment.tm_mday, moment.tm_hour, moment.tm_min,
-            moment.tm_sec)
+    return (
+        moment.tm_year,
+        moment.tm_mon,
+        moment.tm_mday,
+        moment.tm_hour,
+        moment.tm_min,
+        moment.tm_sec,
+    )
 
 
 def _is_inside(path: Path, root: Path) -> bool:
@@ -86,8 +93,9 @@ def collect_files(root: Path) -> Collected:
     return collected
 
 
-def _walk(directory: Path, prefix: str, real_root: Path, active: frozenset[str],
-          collected: Collected) -> None:
+def _walk(
+    directory: Path, prefix: str, real_root: Path, active: frozenset[str], collected: Collected
+) -> None:
     with os.scandir(directory) as entries:
         ordered = sorted(entries, key=lambda entry: entry.name)
     for entry in ordered:
@@ -104,20 +112,25 @@ def _walk(directory: Path, prefix: str, real_root: Path, active: frozenset[str],
             _walk(path, f"{relative}/", real_root, active | {real}, collected)
         elif entry.is_file():
             info = entry.stat()
-            collected.files.append(BundleFile(relative, path, info.st_size,
-                                              bool(info.st_mode & 0o111)))
+            collected.files.append(
+                BundleFile(relative, path, info.st_size, bool(info.st_mode & 0o111))
+            )
         else:
             collected.skipped.append(relative)
 
 
-def member_info(arcname: str, size: int, executable: bool,
-                date_time: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
+def member_info(
+    arcname: str, size: int, executable: bool, date_time: tuple[int, int, int, int, int, int]
+) -> zipfile.ZipInfo:
     """An entry header that depends only on its name, size and executable bit."""
     info = zipfile.ZipInfo(arcname, date_time=date_time)
     info.compress_type = COMPRESSION
     # Python 3.13 renamed the attribute; both spellings accept the level.
-    setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel",
-            COMPRESS_LEVEL)
+    setattr(
+        info,
+        "compress_level" if hasattr(info, "compress_level") else "_compresslevel",
+        COMPRESS_LEVEL,
+    )
     info.create_system = _UNIX
     mode = EXECUTABLE_MODE if executable else FILE_MODE
     info.external_attr = (stat.S_IFREG | mode) << 16
@@ -125,8 +138,13 @@ def member_info(arcname: str, size: int, executable: bool,
     return info
 
 
-def write_zip(files: Sequence[BundleFile], destination: Path, *, prefix: str = "",
-              date_time: tuple[int, int, int, int, int, int] = DEFAULT_DATE_TIME) -> ZipSummary:
+def write_zip(
+    files: Sequence[BundleFile],
+    destination: Path,
+    *,
+    prefix: str = "",
+    date_time: tuple[int, int, int, int, int, int] = DEFAULT_DATE_TIME,
+) -> ZipSummary:
     """Write ``files`` (under ``prefix``) to ``destination``: sorted, fixed time, fixed modes."""
     members = sorted(((prefix + item.relative, item) for item in files), key=lambda m: m[0])
     with zipfile.ZipFile(destination, "w", allowZip64=True) as archive:
@@ -138,15 +156,21 @@ def write_zip(files: Sequence[BundleFile], destination: Path, *, prefix: str = "
     with destination.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
-    return ZipSummary(digest.hexdigest(), destination.stat().st_size,
-                      sum(item.size for item in files), len(members))
+    return ZipSummary(
+        digest.hexdigest(),
+        destination.stat().st_size,
+        sum(item.size for item in files),
+        len(members),
+    )
 
 
 def _check_entry(info: zipfile.ZipInfo, archive: Path) -> PurePosixPath:
     name = PurePosixPath(info.filename)
     if name.is_absolute() or ".." in name.parts or "\\" in info.filename:
-        raise ArtifactError(f"{archive}: refusing the entry {info.filename!r}: it leaves the "
-                            "bundle", hint="rebuild the zip with relative paths only")
+        raise ArtifactError(
+            f"{archive}: refusing the entry {info.filename!r}: it leaves the bundle",
+            hint="rebuild the zip with relative paths only",
+        )
     return name
 
 
@@ -168,8 +192,9 @@ def extract_zip(archive_path: Path, destination: Path) -> None:
             if stat.S_ISLNK(mode):
                 link = archive.read(info).decode("utf-8")
                 if not _is_inside((target.parent / link).resolve(), destination.resolve()):
-                    raise ArtifactError(f"{archive_path}: link {info.filename} -> {link} "
-                                        "points outside the bundle")
+                    raise ArtifactError(
+                        f"{archive_path}: link {info.filename} -> {link} points outside the bundle"
+                    )
                 os.symlink(link, target)
                 continue
             with archive.open(info) as source, target.open("wb") as out:

@@ -44,23 +44,34 @@ def _verneed(order: str, needs: dict[str, list[str]], offsets: dict[str, int]) -
         out += struct.pack(order + "HHIII", 1, len(versions), offsets[library], 16, following)
         for index, version in enumerate(versions):
             last = index + 1 == len(versions)
-            out += struct.pack(order + "IHHII", 0, 0, 2 + index, offsets[version], 0 if last else 16)
+            following_aux = 0 if last else 16
+            out += struct.pack(order + "IHHII", 0, 0, 2 + index, offsets[version], following_aux)
     return out
 
 
-def make_elf(*, is_64: bool = True, little: bool = True, machine: int = 62, elf_type: int = 3,
-             needs: dict[str, list[str]] | None = None, debug: bytes = b"",
-             symtab: bool = False, section_headers: bool = True) -> bytes:
+def make_elf(
+    *,
+    is_64: bool = True,
+    little: bool = True,
+    machine: int = 62,
+    elf_type: int = 3,
+    needs: dict[str, list[str]] | None = None,
+    debug: bytes = b"",
+    symtab: bool = False,
+    section_headers: bool = True,
+) -> bytes:
     """A minimal shared object: loadable .dynstr/.gnu.version_r/.dynamic, optional extras."""
     order = "<" if little else ">"
     needs = needs if needs is not None else {"libc.so.6": ["GLIBC_2.2.5", "GLIBC_2.17"]}
     dynstr, offsets = _strtab([name for lib, vs in needs.items() for name in [lib, *vs]])
     ehsize, phentsize, shentsize = (64, 56, 64) if is_64 else (52, 32, 40)
     position = ehsize + 2 * phentsize
-    sections: list[tuple[str, int, int, int, bytes, int, int]] = []  # name type flags off data link info
+    # name, type, flags, offset, data, link, info
+    sections: list[tuple[str, int, int, int, bytes, int, int]] = []
 
-    def place(name: str, kind: int, flags: int, data: bytes, link: int = 0, info: int = 0,
-              align: int = 8) -> int:
+    def place(
+        name: str, kind: int, flags: int, data: bytes, link: int = 0, info: int = 0, align: int = 8
+    ) -> int:
         nonlocal position
         position += -position % align
         sections.append((name, kind, flags, position, data, link, info))
@@ -71,9 +82,15 @@ def make_elf(*, is_64: bool = True, little: bool = True, machine: int = 62, elf_
     verneed = _verneed(order, needs, offsets)
     verneed_at = place(".gnu.version_r", SHT_VERNEED, SHF_ALLOC, verneed, 1, len(needs))
     entry = order + ("qQ" if is_64 else "iI")
-    dynamic = b"".join(struct.pack(entry, tag, value) for tag, value in
-                       [(5, dynstr_at), (0x6FFFFFFE, verneed_at), (0x6FFFFFFF, len(needs)),
-                        (0, 0)])
+    dynamic = b"".join(
+        struct.pack(entry, tag, value)
+        for tag, value in [
+            (5, dynstr_at),
+            (0x6FFFFFFE, verneed_at),
+            (0x6FFFFFFF, len(needs)),
+            (0, 0),
+        ]
+    )
     dynamic_at = place(".dynamic", SHT_DYNAMIC, SHF_ALLOC | 1, dynamic, 1)
     load_end = position
     if debug:
@@ -94,16 +111,48 @@ def make_elf(*, is_64: bool = True, little: bool = True, machine: int = 62, elf_
 
     out = bytearray(b"\x7fELF" + bytes([2 if is_64 else 1, 1 if little else 2, 1]) + bytes(9))
     header = "HHIQQQIHHHHHH" if is_64 else "HHIIIIIHHHHHH"
-    out += struct.pack(order + header, elf_type, machine, 1, 0, ehsize, shoff, 0, ehsize,
-                       phentsize, 2, shentsize, shnum, len(sections) if section_headers else 0)
+    out += struct.pack(
+        order + header,
+        elf_type,
+        machine,
+        1,
+        0,
+        ehsize,
+        shoff,
+        0,
+        ehsize,
+        phentsize,
+        2,
+        shentsize,
+        shnum,
+        len(sections) if section_headers else 0,
+    )
     if is_64:
         out += struct.pack(order + "IIQQQQQQ", 1, 5, 0, 0, 0, load_end, load_end, 0x1000)
-        out += struct.pack(order + "IIQQQQQQ", 2, 6, dynamic_at, dynamic_at, dynamic_at,
-                           len(dynamic), len(dynamic), 8)
+        out += struct.pack(
+            order + "IIQQQQQQ",
+            2,
+            6,
+            dynamic_at,
+            dynamic_at,
+            dynamic_at,
+            len(dynamic),
+            len(dynamic),
+            8,
+        )
     else:
         out += struct.pack(order + "IIIIIIII", 1, 0, 0, 0, load_end, load_end, 5, 0x1000)
-        out += struct.pack(order + "IIIIIIII", 2, dynamic_at, dynamic_at, dynamic_at,
-                           len(dynamic), len(dynamic), 6, 8)
+        out += struct.pack(
+            order + "IIIIIIII",
+            2,
+            dynamic_at,
+            dynamic_at,
+            dynamic_at,
+            len(dynamic),
+            len(dynamic),
+            6,
+            8,
+        )
     for _name, _kind, _flags, offset, data, *_ in sections:
         out += bytes(offset - len(out)) + data
     if section_headers:
@@ -111,18 +160,28 @@ def make_elf(*, is_64: bool = True, little: bool = True, machine: int = 62, elf_
         fmt = order + ("IIQQQQIIQQ" if is_64 else "IIIIIIIIII")
         for name, kind, flags, offset, data, link, info in sections:
             address = offset if flags & SHF_ALLOC else 0
-            out += struct.pack(fmt, name_offsets[name], kind, flags, address, offset,
-                               len(data), link, info, 1, 0)
+            out += struct.pack(
+                fmt, name_offsets[name], kind, flags, address, offset, len(data), link, info, 1, 0
+            )
     return bytes(out)
 
 
-@pytest.mark.parametrize(("is_64", "little"), [(True, True), (False, True), (True, False),
-                                               (False, False)])
-def test_machine_and_glibc_versions_in_every_class_and_byte_order(is_64: bool,
-                                                                   little: bool) -> None:
-    data = make_elf(is_64=is_64, little=little, machine=183,
-                    needs={"libc.so.6": ["GLIBC_2.17", "GLIBC_2.34"], "libm.so.6": ["GLIBC_2.29"],
-                           "libstdc++.so.6": ["GLIBCXX_3.4.30", "CXXABI_1.3"]})
+@pytest.mark.parametrize(
+    ("is_64", "little"), [(True, True), (False, True), (True, False), (False, False)]
+)
+def test_machine_and_glibc_versions_in_every_class_and_byte_order(
+    is_64: bool, little: bool
+) -> None:
+    data = make_elf(
+        is_64=is_64,
+        little=little,
+        machine=183,
+        needs={
+            "libc.so.6": ["GLIBC_2.17", "GLIBC_2.34"],
+            "libm.so.6": ["GLIBC_2.29"],
+            "libstdc++.so.6": ["GLIBCXX_3.4.30", "CXXABI_1.3"],
+        },
+    )
     elf = parse_elf(data)
     assert (elf.is_64, elf.machine, elf.machine_name) == (is_64, 183, "aarch64")
     assert elf.needs["libm.so.6"] == {"GLIBC_2.29"}
@@ -183,14 +242,17 @@ def test_strip_drops_debug_sections_and_symbols_and_keeps_what_loads() -> None:
     stripped = strip_unneeded(original)
     assert stripped is not None and len(stripped) < len(original) - 5000
     before, after = parse_elf(original), parse_elf(stripped)
-    assert {s.name for s in before.sections} - {s.name for s in after.sections} == \
-        {".debug_info", ".symtab", ".strtab"}
+    assert {s.name for s in before.sections} - {s.name for s in after.sections} == {
+        ".debug_info",
+        ".symtab",
+        ".strtab",
+    }
     assert after.needs == before.needs and after.machine == before.machine
     loaded = max(s.offset + s.size for s in before.sections if s.flags & SHF_ALLOC)
     assert stripped[64:loaded] == original[64:loaded]  # after the header: same bytes, same place
     assert stripped[:40] == original[:40]  # the header differs only in the section table fields
     comment = next(s for s in after.sections if s.name == ".comment")
-    assert stripped[comment.offset:comment.offset + comment.size] == b"GCC: test\0"
+    assert stripped[comment.offset : comment.offset + comment.size] == b"GCC: test\0"
 
 
 def test_strip_leaves_files_alone_when_nothing_can_go_or_it_is_not_a_library() -> None:
@@ -206,10 +268,13 @@ def test_stripped_extension_modules_of_this_python_still_import(tmp_path: Path) 
         data = module.read_bytes()
         stripped = strip_unneeded(data)
         (tmp_path / module.name).write_bytes(stripped if stripped is not None else data)
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import _json, _bisect; "
-            "assert _json.__file__.startswith(sys.argv[1]); print(_bisect.bisect_right([1, 2], 1))")
-    result = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path)],
-                            capture_output=True, text=True)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import _json, _bisect; "
+        "assert _json.__file__.startswith(sys.argv[1]); print(_bisect.bisect_right([1, 2], 1))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(tmp_path)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
     if shutil.which("readelf"):

@@ -24,7 +24,7 @@ from builder.zips import BundleFile
 
 RECORDS = {
     "numpy-1.26.4.dist-info": "numpy/__init__.py,sha256=x,10\nnumpy/core/_multiarray.so,,\n"
-                              "numpy.libs/libopenblas.so,,\nnumpy-1.26.4.dist-info/RECORD,,\n",
+    "numpy.libs/libopenblas.so,,\nnumpy-1.26.4.dist-info/RECORD,,\n",
     "six-1.16.0.dist-info": "six.py,sha256=y,5\nsix-1.16.0.dist-info/RECORD,,\n",
 }
 
@@ -40,27 +40,52 @@ def test_package_labels_come_from_dist_info_names() -> None:
 
 def test_every_file_gets_an_owner() -> None:
     owners = owners_from_records(RECORDS)
-    bundle = files({"numpy/__init__.py": 1, "numpy/core/_multiarray.so": 1,
-                    "numpy/__pycache__/__init__.cpython-311.pyc": 1, "numpy/extra.txt": 1,
-                    "numpy.libs/libopenblas.so": 1, "six.py": 1,
-                    "__pycache__/six.cpython-311.pyc": 1, "app.py": 1,
-                    "__pycache__/app.cpython-311.pyc": 1, "data/model.bin": 1})
+    bundle = files(
+        {
+            "numpy/__init__.py": 1,
+            "numpy/core/_multiarray.so": 1,
+            "numpy/__pycache__/__init__.cpython-311.pyc": 1,
+            "numpy/extra.txt": 1,
+            "numpy.libs/libopenblas.so": 1,
+            "six.py": 1,
+            "__pycache__/six.cpython-311.pyc": 1,
+            "app.py": 1,
+            "__pycache__/app.cpython-311.pyc": 1,
+            "data/model.bin": 1,
+        }
+    )
     assert attribute(bundle, owners) == {
-        "numpy/__init__.py": "numpy 1.26.4", "numpy/core/_multiarray.so": "numpy 1.26.4",
+        "numpy/__init__.py": "numpy 1.26.4",
+        "numpy/core/_multiarray.so": "numpy 1.26.4",
         "numpy/__pycache__/__init__.cpython-311.pyc": "numpy 1.26.4",
-        "numpy/extra.txt": "numpy 1.26.4", "numpy.libs/libopenblas.so": "numpy 1.26.4",
-        "six.py": "six 1.16.0", "__pycache__/six.cpython-311.pyc": "six 1.16.0",
-        "app.py": "app.py (source)", "__pycache__/app.cpython-311.pyc": "app.py (source)",
+        "numpy/extra.txt": "numpy 1.26.4",
+        "numpy.libs/libopenblas.so": "numpy 1.26.4",
+        "six.py": "six 1.16.0",
+        "__pycache__/six.cpython-311.pyc": "six 1.16.0",
+        "app.py": "app.py (source)",
+        "__pycache__/app.cpython-311.pyc": "app.py (source)",
         "data/model.bin": "data (source)",
     }
 
 
 def test_largest_contributors_are_ranked_by_size() -> None:
     owners = owners_from_records(RECORDS)
-    ranked = largest(files({"numpy/__init__.py": 100, "numpy.libs/libopenblas.so": 900,
-                            "six.py": 50, "data/model.bin": 2000}), owners)
+    ranked = largest(
+        files(
+            {
+                "numpy/__init__.py": 100,
+                "numpy.libs/libopenblas.so": 900,
+                "six.py": 50,
+                "data/model.bin": 2000,
+            }
+        ),
+        owners,
+    )
     assert [(item.name, item.size, item.files) for item in ranked] == [
-        ("data (source)", 2000, 1), ("numpy 1.26.4", 1000, 2), ("six 1.16.0", 50, 1)]
+        ("data (source)", 2000, 1),
+        ("numpy 1.26.4", 1000, 2),
+        ("six 1.16.0", 50, 1),
+    ]
 
 
 def test_owners_are_read_from_the_bundle(tmp_path: Path) -> None:
@@ -76,8 +101,12 @@ def test_a_bundle_under_the_limit_passes() -> None:
 
 def test_an_oversize_bundle_fails_with_the_numbers_and_largest_contributors() -> None:
     owners = owners_from_records(RECORDS)
-    report = measure(files({"numpy.libs/libopenblas.so": 200_000_000, "six.py": 10,
-                            "data/model.bin": 70_000_000}), owners)
+    report = measure(
+        files(
+            {"numpy.libs/libopenblas.so": 200_000_000, "six.py": 10, "data/model.bin": 70_000_000}
+        ),
+        owners,
+    )
     with pytest.raises(ArtifactError) as raised:
         check_unzipped(report, "bundle", "python3.12/x86_64")
     message = str(raised.value)
@@ -96,9 +125,15 @@ def test_zipped_size_over_50_mb_is_a_warning_with_the_numbers() -> None:
 
 
 def test_measure_counts_and_records_removals() -> None:
-    report = measure(files({"a.py": 3, "b.py": 4}), {}, removed_files=2, removed_bytes=10,
-                     stripped_files=1)
-    assert (report.unzipped, report.files, report.removed_files, report.removed_bytes,
-            report.stripped_files) == (7, 2, 2, 10, 1)
+    report = measure(
+        files({"a.py": 3, "b.py": 4}), {}, removed_files=2, removed_bytes=10, stripped_files=1
+    )
+    assert (
+        report.unzipped,
+        report.files,
+        report.removed_files,
+        report.removed_bytes,
+        report.stripped_files,
+    ) == (7, 2, 2, 10, 1)
     assert (report.unzipped_limit, report.zipped_limit) == (262_144_000, 52_428_800)
     assert megabytes(262_144_000) == "250.0 MB"

@@ -58,13 +58,15 @@ def test_zip_is_byte_identical_across_runs(tmp_path: Path) -> None:
 
 def test_zip_ignores_directory_file_order_mtime_and_umask(tmp_path: Path) -> None:
     first = make_tree(tmp_path / "checkout-one", list(TREE), 1_600_000_000, 0o022)
-    second = make_tree(tmp_path / "elsewhere" / "checkout-two", list(reversed(TREE)),
-                       1_700_000_123, 0o077)
+    second = make_tree(
+        tmp_path / "elsewhere" / "checkout-two", list(reversed(TREE)), 1_700_000_123, 0o077
+    )
     assert zip_bytes(first, tmp_path / "1.zip") == zip_bytes(second, tmp_path / "2.zip")
 
 
 def test_entries_are_sorted_with_fixed_time_normalised_modes_and_no_extra_fields(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     tree = make_tree(tmp_path / "tree", list(TREE), 1_700_000_000, 0o077)
     summary = write_zip(collect_files(tree).files, tmp_path / "out.zip")
     with zipfile.ZipFile(tmp_path / "out.zip") as archive:
@@ -120,7 +122,8 @@ def test_source_date_epoch_changes_the_bytes_and_is_stable(tmp_path: Path) -> No
 
 
 def test_links_inside_are_followed_and_links_leaving_or_dangling_are_skipped(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     root = tmp_path / "bundle"
     (root / "pkg").mkdir(parents=True)
     (root / "pkg" / "real.py").write_text("X = 1\n")
@@ -132,7 +135,11 @@ def test_links_inside_are_followed_and_links_leaving_or_dangling_are_skipped(
     (root / "pkg" / "loop").symlink_to("..")
     collected = collect_files(root)
     assert [item.relative for item in collected.files] == [
-        "pkg/alias.py", "pkg/real.py", "shared/alias.py", "shared/real.py"]
+        "pkg/alias.py",
+        "pkg/real.py",
+        "shared/alias.py",
+        "shared/real.py",
+    ]
     assert sorted(collected.skipped) == [".#lock", "pkg/loop", "secret", "shared/loop"]
 
 
