@@ -10,7 +10,7 @@ from pathlib import Path
 from builder.architectures import Architecture
 from builder.artifacts import BundleOutcome, finish_bundle
 from builder.config import BuildConfig
-from builder.errors import MissingDependenciesError, PipelineError, UsageError
+from builder.errors import ArtifactError, MissingDependenciesError, PipelineError, UsageError
 from builder.job import PipelineResult
 from builder.output import assemble, replace_directory, staging_dir
 from builder.redact import redact
@@ -95,6 +95,10 @@ def _write_output(request: BuildRequest, dependencies: Path, ui: BuildUI) -> Bun
     return bundle
 
 
+def _with_hint(message: str, hint: str | None) -> str:
+    return message + (f"\nhint: {hint}" if hint else "")
+
+
 def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetReport:
     """Build one runtime/architecture; the report says ``ok``, ``missing`` or ``error``.
 
@@ -118,17 +122,19 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
     try:
         result, target_dir, image = _run_pipeline(request, parsed, scratch, ui)
         output, bundle = None, BundleOutcome()
+        status, error, error_kind = result.status, None, None
+        if result.error:
+            error_kind = result.error.get("kind")
+            error = _with_hint(result.error.get("message", ""), result.error.get("hint"))
         if result.status == "ok":
-            bundle = _write_output(request, target_dir, ui)
-            output = str(request.output)
+            try:
+                bundle = _write_output(request, target_dir, ui)
+                output = str(request.output)
+            except ArtifactError as failure:  # limits and --verify: reported, output untouched
+                status, error_kind = "error", "artifact"
+                error = _with_hint(failure.message, failure.hint)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    error = None
-    if result.error:
-        error = redact(
-            result.error.get("message", "")
-            + (f"\nhint: {result.error['hint']}" if result.error.get("hint") else "")
-        )
     return TargetReport(
         runtime=request.runtime.name,
         architecture=request.architecture.value,
@@ -139,11 +145,12 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         input=str(request.input_source or request.requirements) if request.requirements else None,
         input_kind=request.input_kind or ("requirements.txt" if request.requirements else None),
         output=output,
-        status=result.status,
+        status=status,
         packages=result.packages,
         missing=result.missing,
         warnings=[redact(w) for w in warnings + result.warnings],
-        error=error,
+        error=redact(error) if error else None,
+        error_kind=error_kind,
         artifacts=bundle.artifacts,
         sizes=bundle.sizes,
         verification=bundle.verification,
@@ -160,7 +167,8 @@ def raise_for_status(report: TargetReport) -> None:
             hint="see each package's reason above; the previous output was left untouched",
         )
     if report.status == "error":
-        raise PipelineError(report.error or "the build failed", target=report.name)
+        error_type = ArtifactError if report.error_kind == "artifact" else PipelineError
+        raise error_type(report.error or "the build failed", target=report.name)
 
 
 class PythonPipDependencyBuilder:

@@ -179,6 +179,17 @@ def run_build(args: argparse.Namespace) -> int:
     if args.report:
         write_report(report, Path(args.report))
     sys.stdout.write(redact(summarize(report)) + "\n")
-    if report.ok:
+    return exit_code(reports)
+
+
+# The CLI's exit codes for builds that ran and failed (see builder.errors for the rest).
+_ERROR_KIND_EXIT = {"artifact": 8, "environment-mismatch": 6}
+
+
+def exit_code(reports: list[TargetReport]) -> int:
+    if all(target.status == "ok" for target in reports):
         return 0
-    return 4 if any(target.status == "missing" for target in reports) else 5
+    if any(target.status == "missing" for target in reports):
+        return 4
+    kinds = [target.error_kind for target in reports if target.status == "error"]
+    return next((_ERROR_KIND_EXIT[k] for k in kinds if k in _ERROR_KIND_EXIT), 5)

@@ -127,6 +127,7 @@ class TargetReport(BaseModel):
     missing: list[MissingOutcome] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     error: str | None = None
+    error_kind: str | None = None  # "artifact", "environment-mismatch", "pip-download", ...
     artifacts: list[ArtifactRecord] = Field(default_factory=list)
     sizes: SizeReport | None = None
     verification: VerificationReport | None = None

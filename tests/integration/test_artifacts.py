@@ -340,9 +340,11 @@ def test_oversize_dependency_fails_with_the_numbers(
     (source / "requirements.txt").write_text("purepkg==1.0\nbigpkg==1.0\n")
     result, _report = build(oversize_index, source, out, "--zip", str(zips / "app.zip"))
     assert result.returncode == 8, result.stderr
-    assert "270,000,000" in result.stderr or "270,0" in result.stderr
-    assert "262,144,000 bytes" in result.stderr and "bigpkg 1.0 257.5 MB" in result.stderr
-    assert "hint:" in result.stderr
+    shown = result.stdout + result.stderr
+    assert "270,000,000" in shown or "270,0" in shown
+    assert "262,144,000 bytes" in shown and "bigpkg 1.0 257.5 MB" in shown
+    assert "hint:" in shown
+    assert _report["error_kind"] == "artifact"
     assert sha256(zips / "app.zip") == previous  # the previous zip and output stay
     assert (out / "app.py").is_file() and not (out / "bigpkg").exists()
     assert sorted(p.name for p in zips.iterdir()) == ["app.zip"]  # no temporary left behind
@@ -428,9 +430,12 @@ def test_no_zip_and_no_output_change_when_verification_fails(
         index, source, tmp_path / "out", "--zip", str(tmp_path / "app.zip"), "--verify"
     )
     assert result.returncode == 8
-    assert "import broken failed: RuntimeError: needs a TABLE_NAME variable" in result.stderr
+    failure = "import broken failed: RuntimeError: needs a TABLE_NAME variable"
+    assert failure in result.stdout + result.stderr
+    assert failure in _report["error"]
     assert not (tmp_path / "app.zip").exists() and not (tmp_path / "out").exists()
-    assert [path.name for path in tmp_path.iterdir()] == ["src"]  # no temporary zip or directory
+    # No temporary zip or directory: only the source and the report of the failed build.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out-report.json", "src"]
 
 
 REAL_WHEELS = [
