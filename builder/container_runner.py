@@ -11,7 +11,7 @@ from builder.architectures import Architecture
 from builder.builder_image import ensure_builder_image
 from builder.config import BuildConfig
 from builder.container import BuildContainer
-from builder.credentials import ssh_forwarding
+from builder.credentials import complete_pip_env, ssh_forwarding
 from builder.docker_engine import Engine, connect
 from builder.emulation import emulation_error, is_exec_format_error
 from builder.errors import DockerError
@@ -109,6 +109,8 @@ def run_in_container(
         if use_cache
         else {}
     )
+    # pip configuration forwarded from this host gets the same netrc / same-host credentials.
+    environment = complete_pip_env(environment, os.environ)
     if ssh is not None:  # --ssh: the agent's socket is mounted, never a key
         volumes.update(ssh.volumes)
         environment.update(ssh.environment)

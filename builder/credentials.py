@@ -133,6 +133,7 @@ def complete_pip_env(env: Mapping[str, str], environ: Mapping[str, str]) -> dict
 
 def expand_variables(url: str, environ: Mapping[str, str]) -> str:
     """``${VAR}`` in a URL (Pipfile sources), credentials percent-encoded as pipenv does."""
+
     def value(match: re.Match[str]) -> str:
         found = environ.get(match.group(1))
         if found is None:
@@ -158,18 +159,22 @@ class SshForwarding:
     warnings: list[str] = field(default_factory=list)
 
 
-def ssh_forwarding(environ: Mapping[str, str], *, engine_is_local: bool,
-                   platform: str = sys.platform) -> SshForwarding:
+def ssh_forwarding(
+    environ: Mapping[str, str], *, engine_is_local: bool, platform: str = sys.platform
+) -> SshForwarding:
     """The agent's socket (never a key) and the known hosts, mounted into the container."""
     if not engine_is_local:
-        raise UsageError("--ssh needs a Docker engine on this machine: an SSH agent socket "
-                         "cannot be mounted into a remote engine",
-                         hint="build where the engine runs, or use https:// git URLs with a "
-                              "token instead of git+ssh://")
+        raise UsageError(
+            "--ssh needs a Docker engine on this machine: an SSH agent socket "
+            "cannot be mounted into a remote engine",
+            hint="build where the engine runs, or use https:// git URLs with a "
+            "token instead of git+ssh://",
+        )
     socket = _DOCKER_DESKTOP_AGENT if platform == "darwin" else _agent_socket(environ)
     agent = f"{SSH_DIR}/agent.sock"
-    forwarding = SshForwarding(volumes={socket: {"bind": agent, "mode": "rw"}},
-                               environment={"SSH_AUTH_SOCK": agent})
+    forwarding = SshForwarding(
+        volumes={socket: {"bind": agent, "mode": "rw"}}, environment={"SSH_AUTH_SOCK": agent}
+    )
     known_hosts = Path(environ.get("HOME") or Path.home()) / ".ssh" / "known_hosts"
     options = "-o BatchMode=yes"
     if known_hosts.is_file():
@@ -177,23 +182,25 @@ def ssh_forwarding(environ: Mapping[str, str], *, engine_is_local: bool,
         options += f" -o UserKnownHostsFile={SSH_DIR}/known_hosts -o StrictHostKeyChecking=yes"
     else:
         options += " -o StrictHostKeyChecking=accept-new"
-        forwarding.warnings.append(f"--ssh: no {known_hosts}, so git hosts' keys are accepted "
-                                   "without checking inside the build container")
+        forwarding.warnings.append(
+            f"--ssh: no {known_hosts}, so git hosts' keys are accepted "
+            "without checking inside the build container"
+        )
     forwarding.environment["GIT_SSH_COMMAND"] = f"ssh {options}"
     return forwarding
 
 
 def _agent_socket(environ: Mapping[str, str]) -> str:
     socket = environ.get("SSH_AUTH_SOCK", "")
-    hint = "start one and add your key: eval \"$(ssh-agent)\" && ssh-add"
+    hint = 'start one and add your key: eval "$(ssh-agent)" && ssh-add'
     if not socket:
-        raise UsageError("--ssh needs a running SSH agent, and SSH_AUTH_SOCK is not set",
-                         hint=hint)
+        raise UsageError("--ssh needs a running SSH agent, and SSH_AUTH_SOCK is not set", hint=hint)
     try:
         is_socket = stat.S_ISSOCK(os.stat(socket).st_mode)
     except OSError:
         is_socket = False
     if not is_socket:
-        raise UsageError(f"--ssh: SSH_AUTH_SOCK={socket} is not a socket (the agent is gone?)",
-                         hint=hint)
+        raise UsageError(
+            f"--ssh: SSH_AUTH_SOCK={socket} is not a socket (the agent is gone?)", hint=hint
+        )
     return socket

@@ -60,8 +60,12 @@ def pins_from_parsed(parsed: ParsedRequirements) -> list[Pin]:
 
 def _pin_from_line(line: RequirementLine) -> Pin:
     if line.kind == "path" and line.path is not None:
-        return Pin(line.path.name, f"{line.path}{line.suffix}", tuple(line.hashes),
-                   is_directory=line.path.is_dir())
+        return Pin(
+            line.path.name,
+            f"{line.path}{line.suffix}",
+            tuple(line.hashes),
+            is_directory=line.path.is_dir(),
+        )
     return Pin(line.name or line.spec, line.spec, tuple(line.hashes))
 
 
@@ -80,14 +84,17 @@ def apply_hash_policy(draft: Draft) -> Draft:
     draft.warnings.append(
         f"hash checking is off because {', '.join(sorted(unhashed))} cannot be hash-checked "
         "(VCS or URL requirements, or packages the lock records without hashes); the locked "
-        "versions are still installed exactly")
+        "versions are still installed exactly"
+    )
     return replace(draft, pins=[replace(pin, hashes=()) for pin in draft.pins])
 
 
 def _is_pypi(url: str) -> bool:
     parts = urlsplit(url)
-    return (parts.hostname or "") in ("pypi.org", "pypi.python.org") \
-        and parts.path.rstrip("/") in ("/simple", "")
+    return (parts.hostname or "") in ("pypi.org", "pypi.python.org") and parts.path.rstrip("/") in (
+        "/simple",
+        "",
+    )
 
 
 def index_lines(indexes: list[Index]) -> list[str]:

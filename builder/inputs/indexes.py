@@ -42,8 +42,14 @@ def uv_indexes(pyproject: Mapping[str, Any], environ: Mapping[str, str]) -> list
         name = str(entry.get("name", ""))
         prefix = f"UV_INDEX_{uv_variable_name(name)}_" if name else ""
         url = _authenticated(str(entry["url"]), prefix, environ) if prefix else str(entry["url"])
-        found.append(Index(url, name=name, default=bool(entry.get("default", False)),
-                           flat=entry.get("format") == "flat"))
+        found.append(
+            Index(
+                url,
+                name=name,
+                default=bool(entry.get("default", False)),
+                flat=entry.get("format") == "flat",
+            )
+        )
     if uv.get("index-url"):
         found.append(Index(str(uv["index-url"]), default=True))
     found += [Index(str(url)) for url in uv.get("extra-index-url", [])]

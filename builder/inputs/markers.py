@@ -21,7 +21,6 @@ _TOKEN = re.compile(r"""\s*(\(|\)|'[^']*'|"[^"]*"|===|==|!=|<=|>=|~=|<|>|[A-Za-z
 _OPERATORS = {"===", "==", "!=", "<=", ">=", "~=", "<", ">", "in", "not in"}
 
 
-
 @dataclass(frozen=True)
 class Term:
     left: str
@@ -110,8 +109,7 @@ def _decide(node: Node, extras: frozenset[str]) -> Node | bool:
         if "extra" not in (node.left, node.right):
             return node
         if node.op not in ("==", "!="):
-            raise InputError(f"unsupported comparison of extra: {node.left} {node.op} "
-                             f"{node.right}")
+            raise InputError(f"unsupported comparison of extra: {node.left} {node.op} {node.right}")
         value = canonicalize_name(_unquote(node.right if node.left == "extra" else node.left))
         return (value in extras) == (node.op == "==")
     settle = node.kind == "or"  # a true child settles "or", a false child settles "and"

@@ -18,21 +18,36 @@ from builder.inputs.draft import Draft, Index, Pin, apply_hash_policy, direct_li
 from builder.inputs.project import load_toml
 
 # Pipfile tables that are not package categories (plette's PIPFILE_SECTIONS).
-_NOT_CATEGORIES = {"source", "packages", "dev-packages", "requires", "scripts", "pipfile",
-                   "pipenv", "default", "develop"}
+_NOT_CATEGORIES = {
+    "source",
+    "packages",
+    "dev-packages",
+    "requires",
+    "scripts",
+    "pipfile",
+    "pipenv",
+    "default",
+    "develop",
+}
 _DEFAULT_SOURCE = [{"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True}]
 _DEVELOP_NAMES = {"dev", "develop", "dev-packages"}
 
 
 def pipfile_hash(pipfile: Mapping[str, Any], name: Callable[[str], str] = str) -> str:
     """pipenv's Pipfile hash; ``name`` normalises package keys (newer pipenv canonicalises)."""
+
     def section(values: Any) -> Any:
-        return {name(key): value for key, value in values.items()} \
-            if isinstance(values, Mapping) else values
+        return (
+            {name(key): value for key, value in values.items()}
+            if isinstance(values, Mapping)
+            else values
+        )
 
     data: dict[str, Any] = {
-        "_meta": {"sources": pipfile.get("source", _DEFAULT_SOURCE),
-                  "requires": pipfile.get("requires", {})},
+        "_meta": {
+            "sources": pipfile.get("source", _DEFAULT_SOURCE),
+            "requires": pipfile.get("requires", {}),
+        },
         "default": section(pipfile.get("packages", {})),
         "develop": section(pipfile.get("dev-packages", {})),
     }
@@ -52,9 +67,10 @@ def check_fresh(lock: Mapping[str, Any], lock_path: Path) -> list[str]:
     recorded = lock.get("_meta", {}).get("hash", {}).get("sha256")
     # Older pipenv hashed names as written, newer pipenv (#4699) their canonical form.
     if recorded not in (pipfile_hash(pipfile), pipfile_hash(pipfile, canonicalize_name)):
-        raise InputError(f"{lock_path} is out of date with its Pipfile (the Pipfile hash "
-                         "does not match)",
-                         hint="run `pipenv lock` and commit the updated Pipfile.lock")
+        raise InputError(
+            f"{lock_path} is out of date with its Pipfile (the Pipfile hash does not match)",
+            hint="run `pipenv lock` and commit the updated Pipfile.lock",
+        )
     return []
 
 
@@ -65,8 +81,10 @@ def categories(lock: Mapping[str, Any], groups: Sequence[str]) -> list[str]:
     for group in groups:
         key = "develop" if group in _DEVELOP_NAMES else group
         if key not in available:
-            raise UsageError(f"--group {group}: Pipfile.lock has no such category "
-                             f"(categories: {', '.join(sorted(available))}; dev = develop)")
+            raise UsageError(
+                f"--group {group}: Pipfile.lock has no such category "
+                f"(categories: {', '.join(sorted(available))}; dev = develop)"
+            )
         chosen.append(key)
     return list(dict.fromkeys(chosen))
 
@@ -98,8 +116,14 @@ def lock_indexes(lock: Mapping[str, Any], environ: Mapping[str, str]) -> list[In
     found = []
     for number, source in enumerate(lock.get("_meta", {}).get("sources", [])):
         url = expand_variables(str(source["url"]), environ)
-        found.append(Index(url, name=str(source.get("name", "")), default=number == 0,
-                           verify_ssl=bool(source.get("verify_ssl", True))))
+        found.append(
+            Index(
+                url,
+                name=str(source.get("name", "")),
+                default=number == 0,
+                verify_ssl=bool(source.get("verify_ssl", True)),
+            )
+        )
     return found
 
 
@@ -109,8 +133,9 @@ class PipfileConversion:
     application: Path | None
 
 
-def convert(lock_path: Path, *, groups: Sequence[str], environ: Mapping[str, str] | None = None
-            ) -> PipfileConversion:
+def convert(
+    lock_path: Path, *, groups: Sequence[str], environ: Mapping[str, str] | None = None
+) -> PipfileConversion:
     environ = dict(os.environ) if environ is None else environ
     root = lock_path.parent.resolve()
     try:
@@ -122,8 +147,8 @@ def convert(lock_path: Path, *, groups: Sequence[str], environ: Mapping[str, str
     for category in categories(lock, groups):
         for name, entry in lock.get(category, {}).items():
             pins.setdefault(canonicalize_name(name), entry_pin(name, entry, root))
-    is_package = any(pin.is_directory and Path(pin.text.split(" ;")[0]) == root
-                     for pin in pins.values())
-    draft = Draft(pins=list(pins.values()), indexes=lock_indexes(lock, environ),
-                  warnings=warnings)
+    is_package = any(
+        pin.is_directory and Path(pin.text.split(" ;")[0]) == root for pin in pins.values()
+    )
+    draft = Draft(pins=list(pins.values()), indexes=lock_indexes(lock, environ), warnings=warnings)
     return PipfileConversion(apply_hash_policy(draft), None if is_package else root)

@@ -34,8 +34,11 @@ _REGENERATE = "run `poetry lock` (Poetry 2 or later) and commit the updated poet
 
 def content_hash(pyproject: Mapping[str, Any], *, with_dependency_groups: bool = True) -> str:
     """Poetry's ``Locker._get_content_hash``, key for key."""
-    project = {key: table(pyproject, "project")[key] for key in _PROJECT_KEYS
-               if table(pyproject, "project").get(key) is not None}
+    project = {
+        key: table(pyproject, "project")[key]
+        for key in _PROJECT_KEYS
+        if table(pyproject, "project").get(key) is not None
+    }
     groups = table(pyproject, "dependency-groups") if with_dependency_groups else {}
     poetry = table(pyproject, "tool", "poetry")
     relevant_poetry: dict[str, Any] = {}
@@ -73,8 +76,11 @@ def is_fresh(pyproject: Mapping[str, Any], lock: Mapping[str, Any], lock_text: s
     if content_hash(pyproject) == recorded:
         return True
     writer = _writer_version(lock_text)
-    return writer is not None and writer < Version("2.3.0") \
+    return (
+        writer is not None
+        and writer < Version("2.3.0")
         and content_hash(pyproject, with_dependency_groups=False) == recorded
+    )
 
 
 def check_lock(pyproject: Mapping[str, Any], lock: Mapping[str, Any], lock_path: Path) -> None:
@@ -85,10 +91,13 @@ def check_lock(pyproject: Mapping[str, Any], lock: Mapping[str, Any], lock_path:
             "record which groups and markers each package belongs to, so it cannot be "
             "installed without re-resolving",
             hint=f"{_REGENERATE}; `poetry lock` keeps the locked versions unless pyproject.toml "
-                 "changed")
+            "changed",
+        )
     if not is_fresh(pyproject, lock, lock_path.read_text(encoding="utf-8")):
-        raise InputError(f"{lock_path} is out of date with pyproject.toml (its content-hash "
-                         "does not match)", hint=_REGENERATE)
+        raise InputError(
+            f"{lock_path} is out of date with pyproject.toml (its content-hash does not match)",
+            hint=_REGENERATE,
+        )
 
 
 def known_groups(pyproject: Mapping[str, Any], lock: Mapping[str, Any]) -> set[str]:
@@ -100,18 +109,26 @@ def known_groups(pyproject: Mapping[str, Any], lock: Mapping[str, Any]) -> set[s
     return found
 
 
-def check_selection(pyproject: Mapping[str, Any], lock: Mapping[str, Any],
-                    groups: Sequence[str], extras: Sequence[str]) -> None:
+def check_selection(
+    pyproject: Mapping[str, Any],
+    lock: Mapping[str, Any],
+    groups: Sequence[str],
+    extras: Sequence[str],
+) -> None:
     known = known_groups(pyproject, lock)
     for group in groups:
         if canonicalize_name(group) not in known:
-            raise UsageError(f"--group {group}: no such group in the Poetry project "
-                             f"(groups: {', '.join(sorted(known))})")
+            raise UsageError(
+                f"--group {group}: no such group in the Poetry project "
+                f"(groups: {', '.join(sorted(known))})"
+            )
     lock_extras = {canonicalize_name(name) for name in table(lock, "extras")}
     for extra in extras:
         if canonicalize_name(extra) not in lock_extras:
-            raise UsageError(f"--extra {extra}: no such extra in poetry.lock "
-                             f"(extras: {', '.join(sorted(lock_extras)) or 'none'})")
+            raise UsageError(
+                f"--extra {extra}: no such extra in poetry.lock "
+                f"(extras: {', '.join(sorted(lock_extras)) or 'none'})"
+            )
 
 
 def package_marker(package: Mapping[str, Any], groups: Collection[str]) -> str | None:
@@ -132,8 +149,11 @@ def _git_url(source: Mapping[str, Any]) -> str:
         url = f"ssh://{scp.group(1)}/{scp.group(2)}"
     reference = source.get("resolved_reference") or source.get("reference") or ""
     subdirectory = source.get("subdirectory")
-    return f"git+{url}" + (f"@{reference}" if reference else "") \
+    return (
+        f"git+{url}"
+        + (f"@{reference}" if reference else "")
         + (f"#subdirectory={subdirectory}" if subdirectory else "")
+    )
 
 
 def package_pin(package: Mapping[str, Any], marker: str, root: Path) -> Pin:
@@ -151,8 +171,11 @@ def package_pin(package: Mapping[str, Any], marker: str, root: Path) -> Pin:
         return Pin(name, direct_line(name, str(source["url"]), marker), hashes)
     if kind == "git":
         return Pin(name, direct_line(name, _git_url(source), marker))
-    raise InputError(f"poetry.lock: {name} comes from a source of type {kind!r}, which "
-                     "lambda-builder cannot install", hint="report it with the lock entry")
+    raise InputError(
+        f"poetry.lock: {name} comes from a source of type {kind!r}, which "
+        "lambda-builder cannot install",
+        hint="report it with the lock entry",
+    )
 
 
 def lock_urls(lock: Mapping[str, Any]) -> list[str]:
@@ -172,8 +195,13 @@ class PoetryConversion:
     application: Path | None  # the project's source to copy when it is not a package
 
 
-def convert(lock_path: Path, *, groups: Sequence[str], extras: Sequence[str],
-            environ: Mapping[str, str] | None = None) -> PoetryConversion:
+def convert(
+    lock_path: Path,
+    *,
+    groups: Sequence[str],
+    extras: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+) -> PoetryConversion:
     environ = dict(os.environ) if environ is None else environ
     root = lock_path.parent.resolve()
     pyproject, lock = load_toml(root / "pyproject.toml"), load_toml(lock_path)

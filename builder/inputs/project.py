@@ -26,8 +26,9 @@ def load_toml(path: Path) -> Table:
     except FileNotFoundError:
         raise InputError(f"{path} not found") from None
     except (OSError, tomllib.TOMLDecodeError) as error:
-        raise InputError(f"cannot read {path}: {error}",
-                         hint="check the TOML syntax (e.g. `python -m tomllib`)") from None
+        raise InputError(
+            f"cannot read {path}: {error}", hint="check the TOML syntax (e.g. `python -m tomllib`)"
+        ) from None
 
 
 def table(data: Mapping[str, Any], *keys: str) -> Table:
@@ -62,15 +63,19 @@ def is_poetry_package(pyproject: Mapping[str, Any]) -> bool:
     return bool(mode) and has_build_system(pyproject)
 
 
-def dependency_group(pyproject: Mapping[str, Any], name: str,
-                     seen: Sequence[str] = ()) -> list[str]:
+def dependency_group(
+    pyproject: Mapping[str, Any], name: str, seen: Sequence[str] = ()
+) -> list[str]:
     """The requirements of a PEP 735 dependency group, with ``include-group`` expanded."""
-    groups = {canonicalize_name(key): value
-              for key, value in table(pyproject, "dependency-groups").items()}
+    groups = {
+        canonicalize_name(key): value
+        for key, value in table(pyproject, "dependency-groups").items()
+    }
     key = canonicalize_name(name)
     if key in seen:
-        raise InputError(f"dependency groups include each other in a loop: "
-                         f"{' -> '.join([*seen, key])}")
+        raise InputError(
+            f"dependency groups include each other in a loop: {' -> '.join([*seen, key])}"
+        )
     if key not in groups:
         known = ", ".join(sorted(groups)) or "none"
         raise UsageError(f"no dependency group {name!r} in pyproject.toml (groups: {known})")
@@ -81,16 +86,19 @@ def dependency_group(pyproject: Mapping[str, Any], name: str,
         elif isinstance(item, Mapping) and "include-group" in item:
             requirements += dependency_group(pyproject, str(item["include-group"]), [*seen, key])
         else:
-            raise InputError(f"dependency group {name!r} has an entry that is neither a "
-                             f"requirement nor an include-group: {item!r}")
+            raise InputError(
+                f"dependency group {name!r} has an entry that is neither a "
+                f"requirement nor an include-group: {item!r}"
+            )
     return requirements
 
 
 def optional_dependencies(pyproject: Mapping[str, Any], extra: str) -> list[str]:
-    extras = {canonicalize_name(key): value
-              for key, value in table(pyproject, "project", "optional-dependencies").items()}
+    extras = {
+        canonicalize_name(key): value
+        for key, value in table(pyproject, "project", "optional-dependencies").items()
+    }
     if canonicalize_name(extra) not in extras:
         known = ", ".join(sorted(extras)) or "none"
-        raise UsageError(f"no extra {extra!r} in [project.optional-dependencies] "
-                         f"(extras: {known})")
+        raise UsageError(f"no extra {extra!r} in [project.optional-dependencies] (extras: {known})")
     return [str(item) for item in extras[canonicalize_name(extra)]]

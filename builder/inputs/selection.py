@@ -46,15 +46,20 @@ def input_kind(path: Path) -> str:
     if path.suffix in (".txt", ".in"):
         return "requirements.txt"
     if path.name == "Pipfile":
-        raise UsageError("a Pipfile is not locked: lambda-builder installs what Pipfile.lock "
-                         "pins", hint="run `pipenv lock` and pass Pipfile.lock")
-    raise UsageError(f"cannot tell what kind of input {path.name} is",
-                     hint=f"pass one of {', '.join(DETECTION_ORDER)} (any *.txt or *.in is "
-                          "read as a requirements file)")
+        raise UsageError(
+            "a Pipfile is not locked: lambda-builder installs what Pipfile.lock pins",
+            hint="run `pipenv lock` and pass Pipfile.lock",
+        )
+    raise UsageError(
+        f"cannot tell what kind of input {path.name} is",
+        hint=f"pass one of {', '.join(DETECTION_ORDER)} (any *.txt or *.in is "
+        "read as a requirements file)",
+    )
 
 
-def _reject(kind: str, groups: tuple[str, ...], extras: tuple[str, ...],
-            package: str | None) -> None:
+def _reject(
+    kind: str, groups: tuple[str, ...], extras: tuple[str, ...], package: str | None
+) -> None:
     """Options a kind of input cannot honour are errors, not silently ignored."""
     unsupported = {
         "requirements.txt": ("--group", "--extra", "--package"),
@@ -67,10 +72,12 @@ def _reject(kind: str, groups: tuple[str, ...], extras: tuple[str, ...],
     used = [option for option in unsupported if given[option]]
     if used:
         what = "no input" if kind == "none" else f"a {kind} input"
-        raise UsageError(f"{' and '.join(used)} cannot be used with {what}",
-                         hint="--package selects a uv workspace member; --group and --extra "
-                              "apply to uv.lock, poetry.lock, Pipfile.lock (groups only) and "
-                              "pyproject.toml")
+        raise UsageError(
+            f"{' and '.join(used)} cannot be used with {what}",
+            hint="--package selects a uv workspace member; --group and --extra "
+            "apply to uv.lock, poetry.lock, Pipfile.lock (groups only) and "
+            "pyproject.toml",
+        )
 
 
 def _scratch(scratch: Path | None) -> Path:
@@ -83,8 +90,14 @@ def _scratch(scratch: Path | None) -> Path:
     return created
 
 
-def _convert(kind: str, path: Path, work: Path, groups: tuple[str, ...],
-             extras: tuple[str, ...], package: str | None) -> tuple[Draft, Path | None]:
+def _convert(
+    kind: str,
+    path: Path,
+    work: Path,
+    groups: tuple[str, ...],
+    extras: tuple[str, ...],
+    package: str | None,
+) -> tuple[Draft, Path | None]:
     if kind == "uv.lock":
         uv = uv_lock.convert(path, work, groups=groups, extras=extras, package=package)
         return uv.draft, uv.application
@@ -104,20 +117,30 @@ def _detected_without_project(chosen: Path) -> InputSelection | None:
     if "project" in pyproject:
         return None
     if table(pyproject, "tool", "poetry", "dependencies"):
-        raise UsageError(f"{chosen} is a Poetry project without poetry.lock",
-                         hint="run `poetry lock`, then build again")
-    return InputSelection("none", None, None, (
-        f"{chosen} has no [project] table: no dependencies to install",))
+        raise UsageError(
+            f"{chosen} is a Poetry project without poetry.lock",
+            hint="run `poetry lock`, then build again",
+        )
+    return InputSelection(
+        "none", None, None, (f"{chosen} has no [project] table: no dependencies to install",)
+    )
 
 
-def select_input(project_dir: Path | None, *, requirements: Path | None = None,
-                 input_file: Path | None = None, groups: tuple[str, ...] = (),
-                 extras: tuple[str, ...] = (), package: str | None = None,
-                 scratch: Path | None = None) -> InputSelection:
+def select_input(
+    project_dir: Path | None,
+    *,
+    requirements: Path | None = None,
+    input_file: Path | None = None,
+    groups: tuple[str, ...] = (),
+    extras: tuple[str, ...] = (),
+    package: str | None = None,
+    scratch: Path | None = None,
+) -> InputSelection:
     """The explicit ``--requirements`` first, then ``--input``, then detection in order."""
     if requirements is not None and input_file is not None:
-        raise UsageError("--requirements and --input both name the input",
-                         hint="pass only one of them")
+        raise UsageError(
+            "--requirements and --input both name the input", hint="pass only one of them"
+        )
     if requirements is not None:
         _reject("requirements.txt", groups, extras, package)
         return InputSelection("requirements.txt", requirements, requirements)
@@ -140,5 +163,11 @@ def select_input(project_dir: Path | None, *, requirements: Path | None = None,
     draft, application = _convert(kind, chosen, work, groups, extras, package)
     generated = write_draft(draft, work / "requirements.txt")
     member = application if application not in (None, chosen.parent.resolve()) else None
-    return InputSelection(kind, chosen.resolve(), generated, tuple(draft.warnings),
-                          copy_source=application is not None, application_dir=member)
+    return InputSelection(
+        kind,
+        chosen.resolve(),
+        generated,
+        tuple(draft.warnings),
+        copy_source=application is not None,
+        application_dir=member,
+    )

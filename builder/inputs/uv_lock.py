@@ -25,8 +25,10 @@ from builder.inputs.project import is_uv_package, load_toml, project_name
 from builder.requirements_file import parse_requirements
 
 UV_VARIABLE = "LAMBDA_BUILDER_UV"
-_INSTALL_HINT = ("install uv (`pip install uv`, it comes with lambda-builder's dependencies), "
-                 f"put it on PATH or set {UV_VARIABLE}=/path/to/uv")
+_INSTALL_HINT = (
+    "install uv (`pip install uv`, it comes with lambda-builder's dependencies), "
+    f"put it on PATH or set {UV_VARIABLE}=/path/to/uv"
+)
 # A local path line in uv's output: "./pkg", "../lib", "." (the project itself).
 _LOCAL_LINE = re.compile(r"^(\.{1,2}(?:/\S*)?)(.*)$")
 
@@ -56,8 +58,11 @@ class UvProject:
         return {root_name: self.root} if root_name in found else {}
 
     def registries(self) -> list[str]:
-        return [str(package["source"]["registry"]) for package in self.lock.get("package", [])
-                if "registry" in package.get("source", {})]
+        return [
+            str(package["source"]["registry"])
+            for package in self.lock.get("package", [])
+            if "registry" in package.get("source", {})
+        ]
 
 
 def find_uv(environ: Mapping[str, str]) -> str:
@@ -73,15 +78,33 @@ def find_uv(environ: Mapping[str, str]) -> str:
 
         return str(find_uv_bin())
     except (ImportError, FileNotFoundError):
-        raise InputError("uv.lock needs uv to export it, and uv was not found",
-                         hint=_INSTALL_HINT) from None
+        raise InputError(
+            "uv.lock needs uv to export it, and uv was not found", hint=_INSTALL_HINT
+        ) from None
 
 
-def export_command(uv: str, *, groups: Sequence[str], extras: Sequence[str],
-                   package: str | None, check: str = "--locked") -> list[str]:
+def export_command(
+    uv: str,
+    *,
+    groups: Sequence[str],
+    extras: Sequence[str],
+    package: str | None,
+    check: str = "--locked",
+) -> list[str]:
     """Default groups (``dev``) are left out: only what ``--group`` names is added."""
-    command = [uv, "export", check, "--format", "requirements-txt", "--no-default-groups",
-               "--no-editable", "--no-header", "--no-annotate", "--no-progress", "--quiet"]
+    command = [
+        uv,
+        "export",
+        check,
+        "--format",
+        "requirements-txt",
+        "--no-default-groups",
+        "--no-editable",
+        "--no-header",
+        "--no-annotate",
+        "--no-progress",
+        "--quiet",
+    ]
     for group in groups:
         command += ["--group", group]
     for extra in extras:
@@ -102,22 +125,40 @@ def absolute_paths(exported: str, root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run(command: list[str], root: Path, environ: Mapping[str, str]
-         ) -> subprocess.CompletedProcess[str]:
+def _run(
+    command: list[str], root: Path, environ: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(command, cwd=root, env=dict(environ), capture_output=True,
-                              text=True, stdin=subprocess.DEVNULL, timeout=600)
+        return subprocess.run(
+            command,
+            cwd=root,
+            env=dict(environ),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=600,
+        )
     except OSError as error:
         raise InputError(f"cannot run {command[0]}: {error}", hint=_INSTALL_HINT) from None
 
 
 def _tail(text: str, lines: int = 12) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+    """uv's last words, indented under ours (its ``error:`` prefix would read twice)."""
+    kept = [line.removeprefix("error: ") for line in text.splitlines() if line.strip()]
+    return "\n".join(f"    {line}" for line in kept[-lines:])
 
 
-def export(project: UvProject, uv: str, *, groups: Sequence[str], extras: Sequence[str],
-           package: str | None, environ: Mapping[str, str]) -> str:
+def export(
+    project: UvProject,
+    uv: str,
+    *,
+    groups: Sequence[str],
+    extras: Sequence[str],
+    package: str | None,
+    environ: Mapping[str, str],
+) -> str:
     """uv's export of a current lock; a stale lock is an error, as ``uv sync --locked``."""
+
     def attempt(check: str) -> subprocess.CompletedProcess[str]:
         command = export_command(uv, groups=groups, extras=extras, package=package, check=check)
         return _run(command, project.root, environ)
@@ -129,20 +170,25 @@ def export(project: UvProject, uv: str, *, groups: Sequence[str], extras: Sequen
     frozen = attempt("--frozen")
     lock = project.root / "uv.lock"
     if frozen.returncode != 0:
-        raise InputError(f"uv could not export {lock}:\n{_tail(frozen.stderr)}",
-                         hint="check --group, --extra and --package against the project")
+        raise InputError(
+            f"uv could not export {lock}; uv says:\n{_tail(frozen.stderr)}",
+            hint="check --group, --extra and --package against the project",
+        )
     raise InputError(
         f"{lock} is out of date with pyproject.toml (or uv could not confirm that it is "
-        f"current):\n{_tail(locked.stderr)}",
+        f"current); uv says:\n{_tail(locked.stderr)}",
         hint="run `uv lock` and commit the updated uv.lock; the build installs exactly what "
-             "the lock says, so the lock must match the project")
+        "the lock says, so the lock must match the project",
+    )
 
 
 def check_package(project: UvProject, package: str | None) -> None:
     if package and canonicalize_name(package) not in project.members:
         members = ", ".join(sorted(project.members)) or "none"
-        raise UsageError(f"--package {package}: not a member of the uv workspace at "
-                         f"{project.root} (members: {members})")
+        raise UsageError(
+            f"--package {package}: not a member of the uv workspace at "
+            f"{project.root} (members: {members})"
+        )
 
 
 @dataclass(frozen=True)
@@ -151,14 +197,22 @@ class UvConversion:
     application: Path | None  # a member (or root) whose source is copied, not built
 
 
-def convert(lock_path: Path, scratch: Path, *, groups: Sequence[str], extras: Sequence[str],
-            package: str | None, environ: Mapping[str, str] | None = None) -> UvConversion:
+def convert(
+    lock_path: Path,
+    scratch: Path,
+    *,
+    groups: Sequence[str],
+    extras: Sequence[str],
+    package: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> UvConversion:
     environ = dict(os.environ) if environ is None else environ
     root = lock_path.parent.resolve()
     project = UvProject(root, load_toml(root / "pyproject.toml"), load_toml(lock_path))
     check_package(project, package)
-    exported = export(project, find_uv(environ), groups=groups, extras=extras,
-                      package=package, environ=environ)
+    exported = export(
+        project, find_uv(environ), groups=groups, extras=extras, package=package, environ=environ
+    )
     scratch.mkdir(parents=True, exist_ok=True)
     raw = scratch / "uv-export.txt"
     raw.write_text(absolute_paths(exported, root), encoding="utf-8")
@@ -168,8 +222,10 @@ def convert(lock_path: Path, scratch: Path, *, groups: Sequence[str], extras: Se
     target_pyproject = load_toml(target / "pyproject.toml") if member else project.pyproject
     if not pins and not package and len(project.members) > 1:
         names = ", ".join(sorted(project.members))
-        raise UsageError(f"the uv workspace root at {root} exports nothing to install",
-                         hint=f"pick a member with --package NAME (members: {names})")
+        raise UsageError(
+            f"the uv workspace root at {root} exports nothing to install",
+            hint=f"pick a member with --package NAME (members: {names})",
+        )
     configured = uv_indexes(project.pyproject, environ)
     if member is not None:
         configured += uv_indexes(target_pyproject, environ)

@@ -25,8 +25,10 @@ from builder.redact import redact
 @pytest.fixture
 def netrc_file(tmp_path: Path) -> Path:
     path = tmp_path / "netrc"
-    path.write_text("machine corp.example login deploy password n3trc-pa55\n"
-                    "default login anyone password d3fault-pa55\n")
+    path.write_text(
+        "machine corp.example login deploy password n3trc-pa55\n"
+        "default login anyone password d3fault-pa55\n"
+    )
     path.chmod(0o600)
     return path
 
@@ -46,8 +48,9 @@ def test_credentials_given_for_the_same_host_are_reused(tmp_path: Path) -> None:
     # A CodeArtifact token on --index-url also serves the lock's copy of the URL.
     token_url = "https://aws:T0KEN%2Fx@dom-1.d.codeartifact.us-east-1.amazonaws.com/pypi/r/simple/"
     bare = "https://dom-1.d.codeartifact.us-east-1.amazonaws.com/pypi/r/simple"
-    env = complete_pip_env({"PIP_INDEX_URL": token_url, "PIP_EXTRA_INDEX_URL": bare},
-                           {"NETRC": str(tmp_path / "none")})
+    env = complete_pip_env(
+        {"PIP_INDEX_URL": token_url, "PIP_EXTRA_INDEX_URL": bare}, {"NETRC": str(tmp_path / "none")}
+    )
     assert env["PIP_EXTRA_INDEX_URL"] == bare.replace("https://", "https://aws:T0KEN%2Fx@")
     assert "T0KEN/x" not in redact("the token T0KEN/x")
 
@@ -58,8 +61,9 @@ def test_url_credentials_win_over_netrc(netrc_file: Path) -> None:
 
 
 def test_find_links_paths_are_left_alone(netrc_file: Path) -> None:
-    env = complete_pip_env({"PIP_FIND_LINKS": "/lambda-builder/inputs/0/wheels"},
-                           {"NETRC": str(netrc_file)})
+    env = complete_pip_env(
+        {"PIP_FIND_LINKS": "/lambda-builder/inputs/0/wheels"}, {"NETRC": str(netrc_file)}
+    )
     assert env == {"PIP_FIND_LINKS": "/lambda-builder/inputs/0/wheels"}
 
 
@@ -69,8 +73,15 @@ def test_tool_variable_names_follow_uv_and_poetry() -> None:
 
 
 def test_uv_index_credentials_come_from_its_variables() -> None:
-    pyproject = {"tool": {"uv": {"index": [
-        {"name": "corp-index", "url": "https://corp.example/simple/", "default": True}]}}}
+    pyproject = {
+        "tool": {
+            "uv": {
+                "index": [
+                    {"name": "corp-index", "url": "https://corp.example/simple/", "default": True}
+                ]
+            }
+        }
+    }
     environ = {"UV_INDEX_CORP_INDEX_USERNAME": "me", "UV_INDEX_CORP_INDEX_PASSWORD": "p@ss:w/rd"}
     [index] = uv_indexes(pyproject, environ)
     assert index.url == "https://me:p%40ss%3Aw%2Frd@corp.example/simple/"
@@ -79,10 +90,21 @@ def test_uv_index_credentials_come_from_its_variables() -> None:
 
 
 def test_poetry_sources_use_http_basic_variables_and_first_primary_replaces_pypi() -> None:
-    pyproject = {"tool": {"poetry": {"source": [
-        {"name": "corp", "url": "https://corp.example/simple/", "priority": "primary"},
-        {"name": "extra", "url": "https://extra.example/simple/", "priority": "supplemental"},
-        {"name": "PyPI", "priority": "primary"}]}}}
+    pyproject = {
+        "tool": {
+            "poetry": {
+                "source": [
+                    {"name": "corp", "url": "https://corp.example/simple/", "priority": "primary"},
+                    {
+                        "name": "extra",
+                        "url": "https://extra.example/simple/",
+                        "priority": "supplemental",
+                    },
+                    {"name": "PyPI", "priority": "primary"},
+                ]
+            }
+        }
+    }
     environ = {"POETRY_HTTP_BASIC_CORP_USERNAME": "u", "POETRY_HTTP_BASIC_CORP_PASSWORD": "pw1234"}
     corp, extra, pypi = poetry_indexes(pyproject, environ)
     assert corp.url == "https://u:pw1234@corp.example/simple/" and corp.default
@@ -95,8 +117,10 @@ def test_named_credentials_absent_gives_none() -> None:
 
 
 def test_pipfile_variables_are_expanded_and_encoded_in_userinfo() -> None:
-    url = expand_variables("https://${USER_X}:${PASS_X}@corp.example/${PATH_X}/simple",
-                           {"USER_X": "me", "PASS_X": "a/b@c", "PATH_X": "x/y"})
+    url = expand_variables(
+        "https://${USER_X}:${PASS_X}@corp.example/${PATH_X}/simple",
+        {"USER_X": "me", "PASS_X": "a/b@c", "PATH_X": "x/y"},
+    )
     assert url == "https://me:a%2Fb%40c@corp.example/x/y/simple"
 
 
@@ -113,8 +137,11 @@ def test_ssh_agent_socket_is_mounted_never_a_key(agent_socket: str, tmp_path: Pa
     (tmp_path / ".ssh").mkdir()
     (tmp_path / ".ssh" / "known_hosts").write_text("github.com ssh-ed25519 AAAA\n")
     (tmp_path / ".ssh" / "id_ed25519").write_text("PRIVATE KEY\n")
-    forwarding = ssh_forwarding({"SSH_AUTH_SOCK": agent_socket, "HOME": str(tmp_path)},
-                                engine_is_local=True, platform="linux")
+    forwarding = ssh_forwarding(
+        {"SSH_AUTH_SOCK": agent_socket, "HOME": str(tmp_path)},
+        engine_is_local=True,
+        platform="linux",
+    )
     assert set(forwarding.volumes) == {agent_socket, str(tmp_path / ".ssh" / "known_hosts")}
     assert forwarding.environment["SSH_AUTH_SOCK"] == "/run/lambda-builder-ssh/agent.sock"
     assert "StrictHostKeyChecking=yes" in forwarding.environment["GIT_SSH_COMMAND"]
@@ -122,8 +149,11 @@ def test_ssh_agent_socket_is_mounted_never_a_key(agent_socket: str, tmp_path: Pa
 
 
 def test_ssh_without_known_hosts_warns(agent_socket: str, tmp_path: Path) -> None:
-    forwarding = ssh_forwarding({"SSH_AUTH_SOCK": agent_socket, "HOME": str(tmp_path)},
-                                engine_is_local=True, platform="linux")
+    forwarding = ssh_forwarding(
+        {"SSH_AUTH_SOCK": agent_socket, "HOME": str(tmp_path)},
+        engine_is_local=True,
+        platform="linux",
+    )
     assert "accept-new" in forwarding.environment["GIT_SSH_COMMAND"]
     assert "known_hosts" in forwarding.warnings[0]
 
@@ -133,10 +163,13 @@ def test_ssh_on_docker_desktop_for_mac_uses_its_forwarded_agent(tmp_path: Path) 
     assert "/run/host-services/ssh-auth.sock" in forwarding.volumes
 
 
-@pytest.mark.parametrize(("environ", "message"), [
-    ({}, "SSH_AUTH_SOCK is not set"),
-    ({"SSH_AUTH_SOCK": "/nonexistent/agent"}, "is not a socket"),
-])
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "SSH_AUTH_SOCK is not set"),
+        ({"SSH_AUTH_SOCK": "/nonexistent/agent"}, "is not a socket"),
+    ],
+)
 def test_ssh_without_an_agent_is_a_clear_error(environ: dict[str, str], message: str) -> None:
     with pytest.raises(UsageError, match=message) as caught:
         ssh_forwarding(environ, engine_is_local=True, platform="linux")

@@ -38,13 +38,22 @@ PIPENV_2023_HASH = "2a1e40127b5030d41f7c1d96f2f9107d352b9b43a5e805ebd0599c103597
 def write_project(tmp_path: Path, recorded_hash: str) -> Path:
     (tmp_path / "Pipfile").write_text(PIPFILE)
     lock = {
-        "_meta": {"hash": {"sha256": recorded_hash}, "pipfile-spec": 6, "requires": {},
-                  "sources": [{"name": "local", "url": "http://127.0.0.1:40977/simple/",
-                               "verify_ssl": False}]},
+        "_meta": {
+            "hash": {"sha256": recorded_hash},
+            "pipfile-spec": 6,
+            "requires": {},
+            "sources": [
+                {"name": "local", "url": "http://127.0.0.1:40977/simple/", "verify_ssl": False}
+            ],
+        },
         "default": {
             "helperlib": {"hashes": ["sha256:37cb"], "index": "local", "version": "==2.0"},
-            "sixish": {"hashes": ["sha256:de89"], "markers": "python_version >= '3.8'",
-                       "version": "==1.1"}},
+            "sixish": {
+                "hashes": ["sha256:de89"],
+                "markers": "python_version >= '3.8'",
+                "version": "==1.1",
+            },
+        },
         "develop": {"devtool": {"hashes": ["sha256:10e2"], "index": "local", "version": "==0.5"}},
         "docs": {"extradep": {"hashes": ["sha256:ce49"], "index": "local", "version": "==3.0"}},
     }
@@ -86,16 +95,21 @@ def test_unknown_category_is_a_usage_error() -> None:
 
 
 def test_vcs_path_and_extras_entries(tmp_path: Path) -> None:
-    git = entry_pin("tool", {"git": "https://github.com/org/tool.git", "ref": "abc",
-                             "extras": ["cli"]}, tmp_path)
+    git = entry_pin(
+        "tool",
+        {"git": "https://github.com/org/tool.git", "ref": "abc", "extras": ["cli"]},
+        tmp_path,
+    )
     assert git.text == "tool[cli] @ git+https://github.com/org/tool.git@abc"
     here = entry_pin("app", {"path": ".", "editable": True}, tmp_path)
     assert here.is_directory and here.text == str(tmp_path)
 
 
 def test_project_listed_as_a_path_is_built_not_copied(tmp_path: Path) -> None:
-    lock = {"_meta": {"hash": {"sha256": ""}, "sources": []},
-            "default": {"app": {"path": ".", "editable": True}}}
+    lock = {
+        "_meta": {"hash": {"sha256": ""}, "sources": []},
+        "default": {"app": {"path": ".", "editable": True}},
+    }
     path = tmp_path / "Pipfile.lock"
     path.write_text(json.dumps(lock))
     converted = convert(path, groups=(), environ={})

@@ -18,21 +18,34 @@ from builder.inputs.poetry_lock import (
 )
 
 PYPROJECTS: list[dict[str, Any]] = [
-    {"project": {"name": "fn", "version": "1", "requires-python": ">=3.9",
-                 "dependencies": ["needspure>=1"],
-                 "optional-dependencies": {"aws": ["purepkg"]}},
-     "tool": {"poetry": {"group": {"dev": {"dependencies": {"hashpkg": "*"}}},
-                         "package-mode": False}}},
-    {"tool": {"poetry": {"name": "legacy", "version": "1", "dependencies": {"python": "^3.9"},
-                         "source": [{"name": "corp", "url": "https://corp.example/simple/"}]}}},
-    {"project": {"name": "grouped", "version": "1"},
-     "dependency-groups": {"test": ["pytest"]}},
+    {
+        "project": {
+            "name": "fn",
+            "version": "1",
+            "requires-python": ">=3.9",
+            "dependencies": ["needspure>=1"],
+            "optional-dependencies": {"aws": ["purepkg"]},
+        },
+        "tool": {
+            "poetry": {"group": {"dev": {"dependencies": {"hashpkg": "*"}}}, "package-mode": False}
+        },
+    },
+    {
+        "tool": {
+            "poetry": {
+                "name": "legacy",
+                "version": "1",
+                "dependencies": {"python": "^3.9"},
+                "source": [{"name": "corp", "url": "https://corp.example/simple/"}],
+            }
+        }
+    },
+    {"project": {"name": "grouped", "version": "1"}, "dependency-groups": {"test": ["pytest"]}},
 ]
 
 
 @pytest.mark.parametrize("pyproject", PYPROJECTS)
-def test_content_hash_is_the_one_poetry_computes(pyproject: dict[str, Any],
-                                                 tmp_path: Path) -> None:
+def test_content_hash_is_the_one_poetry_computes(pyproject: dict[str, Any], tmp_path: Path) -> None:
     locker_module = pytest.importorskip("poetry.packages.locker")
     locker = locker_module.Locker(tmp_path / "poetry.lock", pyproject)
     assert content_hash(pyproject) == locker._get_content_hash()
@@ -49,7 +62,7 @@ def test_locks_from_before_poetry_2_3_did_not_hash_dependency_groups() -> None:
 def test_lock_version_2_0_cannot_be_installed_without_resolving(tmp_path: Path) -> None:
     lock = tmp_path / "poetry.lock"
     lock.write_text("")
-    with pytest.raises(InputError, match="lock-version 2.0") as caught:
+    with pytest.raises(InputError, match=r"lock-version 2\.0") as caught:
         check_lock({}, {"metadata": {"lock-version": "2.0"}}, lock)
     assert "poetry lock" in (caught.value.hint or "")
 
@@ -72,28 +85,46 @@ def test_unknown_group_and_extra_are_usage_errors() -> None:
 
 
 def test_marker_is_taken_per_chosen_group() -> None:
-    package = {"groups": ["main", "dev"],
-               "markers": {"main": 'sys_platform == "linux"', "dev": 'os_name == "nt"'}}
+    package = {
+        "groups": ["main", "dev"],
+        "markers": {"main": 'sys_platform == "linux"', "dev": 'os_name == "nt"'},
+    }
     assert package_marker(package, {"main"}) == 'sys_platform == "linux"'
-    assert package_marker(package, {"main", "dev"}) == \
-        '(sys_platform == "linux") or (os_name == "nt")'
+    assert (
+        package_marker(package, {"main", "dev"}) == '(sys_platform == "linux") or (os_name == "nt")'
+    )
     assert package_marker({"groups": ["dev"]}, {"main"}) is None
     assert package_marker({"groups": ["main"]}, {"main"}) == ""
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ({}, "a==1.0"),
-    ({"type": "legacy", "url": "https://corp.example/simple", "reference": "corp"}, "a==1.0"),
-    ({"type": "git", "url": "git@github.com:org/a.git", "reference": "main",
-      "resolved_reference": "abc123", "subdirectory": "pkg"},
-     "a @ git+ssh://git@github.com/org/a.git@abc123#subdirectory=pkg"),
-    ({"type": "url", "url": "https://files.example/a-1.0.tar.gz"},
-     "a @ https://files.example/a-1.0.tar.gz"),
-])
-def test_each_source_type_becomes_a_pip_requirement(source: dict[str, str],
-                                                    expected: str) -> None:
-    package = {"name": "a", "version": "1.0", "source": source,
-               "files": [{"file": "a-1.0.tar.gz", "hash": "sha256:ab"}]}
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ({}, "a==1.0"),
+        ({"type": "legacy", "url": "https://corp.example/simple", "reference": "corp"}, "a==1.0"),
+        (
+            {
+                "type": "git",
+                "url": "git@github.com:org/a.git",
+                "reference": "main",
+                "resolved_reference": "abc123",
+                "subdirectory": "pkg",
+            },
+            "a @ git+ssh://git@github.com/org/a.git@abc123#subdirectory=pkg",
+        ),
+        (
+            {"type": "url", "url": "https://files.example/a-1.0.tar.gz"},
+            "a @ https://files.example/a-1.0.tar.gz",
+        ),
+    ],
+)
+def test_each_source_type_becomes_a_pip_requirement(source: dict[str, str], expected: str) -> None:
+    package = {
+        "name": "a",
+        "version": "1.0",
+        "source": source,
+        "files": [{"file": "a-1.0.tar.gz", "hash": "sha256:ab"}],
+    }
     pin = package_pin(package, "", Path("/project"))
     assert pin.text == expected
     assert pin.hashes == (() if source.get("type") == "git" else ("sha256:ab",))
@@ -101,8 +132,12 @@ def test_each_source_type_becomes_a_pip_requirement(source: dict[str, str],
 
 def test_directory_source_is_a_local_project_relative_to_the_lock(tmp_path: Path) -> None:
     (tmp_path / "libs" / "common").mkdir(parents=True)
-    package = {"name": "common", "version": "0.1", "files": [],
-               "source": {"type": "directory", "url": "libs/common"}}
+    package = {
+        "name": "common",
+        "version": "0.1",
+        "files": [],
+        "source": {"type": "directory", "url": "libs/common"},
+    }
     pin = package_pin(package, 'python_version >= "3.9"', tmp_path)
     assert pin.is_directory
     assert pin.text == f'{tmp_path / "libs" / "common"} ; python_version >= "3.9"'

@@ -42,15 +42,15 @@ def test_detection_order_prefers_locks(tmp_path: Path) -> None:
 def test_input_option_picks_one_over_detection(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("purepkg==1.0\n")
     (tmp_path / "pyproject.toml").write_text(PACKAGE)
-    selection = select_input(tmp_path, input_file=tmp_path / "pyproject.toml",
-                             scratch=tmp_path / "scratch")
+    selection = select_input(
+        tmp_path, input_file=tmp_path / "pyproject.toml", scratch=tmp_path / "scratch"
+    )
     assert selection.kind == "pyproject.toml"
     assert selection.requirements is not None
     assert selection.requirements.parent.parent == tmp_path / "scratch"
 
 
-def test_pyproject_package_is_built_with_its_extras_and_groups_are_opt_in(
-        tmp_path: Path) -> None:
+def test_pyproject_package_is_built_with_its_extras_and_groups_are_opt_in(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(PACKAGE)
     plain = select_input(tmp_path, scratch=tmp_path / "s")
     assert plain.requirements is not None and not plain.copy_source
@@ -59,12 +59,12 @@ def test_pyproject_package_is_built_with_its_extras_and_groups_are_opt_in(
     chosen = select_input(tmp_path, groups=("test",), extras=("aws",), scratch=tmp_path / "s")
     assert chosen.requirements is not None
     parsed = parse_requirements(chosen.requirements)
-    assert [line.text for line in parsed.requirements] == [f"{tmp_path}[aws]", "testlib",
-                                                           "ruffish"]
+    assert [line.text for line in parsed.requirements] == [f"{tmp_path}[aws]", "testlib", "ruffish"]
 
 
 def test_pyproject_that_is_not_a_package_lists_its_dependencies_and_is_copied(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     (tmp_path / "pyproject.toml").write_text(PACKAGE.split("[build-system]")[0])
     selection = select_input(tmp_path, extras=("aws",), scratch=tmp_path / "s")
     assert selection.copy_source and selection.requirements is not None
@@ -81,8 +81,9 @@ def test_unknown_extra_or_group_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_include_group_loops_are_input_errors() -> None:
-    pyproject = {"dependency-groups": {"a": [{"include-group": "b"}],
-                                       "b": [{"include-group": "a"}]}}
+    pyproject = {
+        "dependency-groups": {"a": [{"include-group": "b"}], "b": [{"include-group": "a"}]}
+    }
     with pytest.raises(InputError, match="loop"):
         dependency_group(pyproject, "a")
 
@@ -95,18 +96,21 @@ def test_tool_only_pyproject_is_no_input(tmp_path: Path) -> None:
 
 def test_poetry_project_without_a_lock_says_to_lock_it(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.poetry.dependencies]\npython = '^3.9'\n")
-    with pytest.raises(UsageError, match="without poetry.lock"):
+    with pytest.raises(UsageError, match=r"without poetry\.lock"):
         select_input(tmp_path)
 
 
-@pytest.mark.parametrize(("name", "options", "message"), [
-    ("requirements.txt", {"groups": ("dev",)}, "--group cannot be used with a requirements"),
-    ("Pipfile.lock", {"extras": ("aws",)}, "--extra cannot be used"),
-    ("pyproject.toml", {"package": "fn"}, "--package cannot be used"),
-])
-def test_options_an_input_cannot_honour_are_errors(tmp_path: Path, name: str,
-                                                   options: dict[str, object],
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("requirements.txt", {"groups": ("dev",)}, "--group cannot be used with a requirements"),
+        ("Pipfile.lock", {"extras": ("aws",)}, "--extra cannot be used"),
+        ("pyproject.toml", {"package": "fn"}, "--package cannot be used"),
+    ],
+)
+def test_options_an_input_cannot_honour_are_errors(
+    tmp_path: Path, name: str, options: dict[str, object], message: str
+) -> None:
     (tmp_path / name).write_text(PACKAGE if name == "pyproject.toml" else "{}")
     with pytest.raises(UsageError, match=message):
         select_input(tmp_path, scratch=tmp_path / "s", **options)  # type: ignore[arg-type]
@@ -130,3 +134,16 @@ def test_hash_checked_downloads_leave_directories_to_the_local_build(tmp_path: P
     requirements.write_text(f"{tmp_path / 'lib'}\npurepkg==1.0\n")
     unhashed = parse_requirements(requirements, environ={})
     assert download_set(unhashed) is unhashed  # pip resolves the project's dependencies
+
+
+def test_build_requests_carry_the_input_its_warnings_and_what_to_copy(tmp_path: Path) -> None:
+    from builder.build_command import config_from_args, requests_from_args
+    from builder.cli import make_parser
+
+    (tmp_path / "pyproject.toml").write_text(PACKAGE + '[tool.uv.sources]\nx = { path = "x" }\n')
+    args = make_parser().parse_args(["build", str(tmp_path), "--runtime", "python3.11"])
+    [request] = requests_from_args(args, config_from_args(args), tmp_path / "scratch")
+    assert request.input_kind == "pyproject.toml"
+    assert request.input_source == tmp_path / "pyproject.toml"
+    assert request.source_dir is None  # a package: built into a wheel, not copied over it
+    assert any("run `uv lock`" in warning for warning in request.input_warnings)
