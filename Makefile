@@ -41,7 +41,7 @@ test-integration: install standins
 
 # Everything CI runs, on a fresh machine: engine, images, lint, types, all tests.
 test: install standins lint typecheck
-	LAMBDA_BUILDER_REQUIRE_DOCKER=1 $(PY) -m pytest tests -q -m "not network" $(PYTEST_ARGS)
+	LAMBDA_BUILDER_REQUIRE_DOCKER=1 $(PY) -m pytest tests -q $(PYTEST_ARGS)
 
 test-network: install
 	$(PY) -m pytest tests -q -m network $(PYTEST_ARGS)

@@ -225,9 +225,14 @@ def test_read_elf_returns_none_for_other_files(tmp_path: Path) -> None:
     assert found is not None and found.machine_name == "x86_64"
 
 
+def _dynload() -> Path:
+    """The interpreter's own extension modules (a virtualenv has none of its own)."""
+    return Path(str(sysconfig.get_config_var("DESTSHARED")))
+
+
 def test_this_interpreters_extension_modules_parse() -> None:
     machine = {"x86_64": 62, "aarch64": 183}.get(sysconfig.get_platform().split("-")[-1])
-    modules = glob.glob(str(Path(sysconfig.get_paths()["platstdlib"]) / "lib-dynload" / "*.so"))
+    modules = glob.glob(str(_dynload() / "*.so"))
     assert modules, "no extension modules next to this Python"
     for module in modules[:20]:
         elf = read_elf(Path(module))
@@ -261,7 +266,7 @@ def test_strip_leaves_files_alone_when_nothing_can_go_or_it_is_not_a_library() -
 
 
 def test_stripped_extension_modules_of_this_python_still_import(tmp_path: Path) -> None:
-    dynload = Path(sysconfig.get_paths()["platstdlib"]) / "lib-dynload"
+    dynload = _dynload()
     candidates = sorted(dynload.glob("_json.*.so")) + sorted(dynload.glob("_bisect.*.so"))
     assert candidates
     for module in candidates:
