@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -87,6 +88,8 @@ class BuildContainer:
 
     def _check_running(self) -> None:
         """A container whose first process cannot execute exits at once; say why."""
+        if self.container is None:  # already removed (Ctrl-C in another thread)
+            return
         self.container.reload()
         if self.container.status == "running":
             return
@@ -154,6 +157,9 @@ class BuildContainer:
             lines = self._relay(stream, on_line)
             code = api.exec_inspect(exec_id)["ExitCode"]
         except docker.errors.DockerException as error:
+            # The first process may die a moment after start (no emulation): say that, not 409.
+            with contextlib.suppress(docker.errors.DockerException):
+                self._check_running()
             raise DockerError(
                 f"running {argv[0]} in the container failed: {error}", target=self.target
             ) from None
