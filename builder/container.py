@@ -11,6 +11,8 @@ from types import TracebackType
 from typing import Any
 
 import docker.errors
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout
 
 from builder.architectures import Architecture
 from builder.archive import extract_safely, tar_directory
@@ -158,7 +160,12 @@ class BuildContainer:
             code = api.exec_inspect(exec_id)["ExitCode"]
         except docker.errors.DockerException as error:
             # The first process may die a moment after start (no emulation): say that, not 409.
-            with contextlib.suppress(docker.errors.DockerException):
+            # The engine can refuse the exec before its own state reads "exited": wait for it.
+            with contextlib.suppress(
+                docker.errors.DockerException, ReadTimeout, RequestsConnectionError
+            ):
+                if "is not running" in str(error) and self.container is not None:
+                    self.container.wait(timeout=10)
                 self._check_running()
             raise DockerError(
                 f"running {argv[0]} in the container failed: {error}", target=self.target

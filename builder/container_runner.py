@@ -74,9 +74,20 @@ def container_environment(config: BuildConfig, workspace: ws.Workspace) -> dict[
     return environment
 
 
-def _network_mode(config: BuildConfig, engine: Engine) -> str | None:
-    use_host = engine.is_local if config.docker_host_network is None else config.docker_host_network
-    return "host" if use_host else None
+LOOPBACK_ALIAS = "host.docker.internal"
+
+
+def network_plan(config: BuildConfig, engine: Engine) -> tuple[str | None, str | None]:
+    """The container's network mode, and the name that replaces 127.0.0.1 in index URLs.
+
+    A local Linux engine shares the host network, so 127.0.0.1 indexes just work. Docker
+    Desktop runs containers in a VM: there the host is host.docker.internal.
+    """
+    if config.docker_host_network is not None:
+        return ("host" if config.docker_host_network else None), None
+    if engine.desktop:
+        return None, LOOPBACK_ALIAS
+    return ("host" if engine.is_local else None), None
 
 
 def run_in_container(
@@ -94,6 +105,7 @@ def run_in_container(
     image = ensure_builder_image(engine, base_image, architecture, ui, target)
     workspace = ws.Workspace(scratch / "workspace", str(RUN_ROOT))
     use_cache = config.use_cache
+    network_mode, loopback_alias = network_plan(config, engine)
     ws.prepare(
         workspace,
         runtime=runtime,
@@ -102,6 +114,7 @@ def run_in_container(
         parsed=parsed,
         copy_inputs=True,
         cache_dir=CACHE_MOUNT if use_cache else None,
+        loopback_alias=loopback_alias,
     )
     environment = container_environment(config, workspace)
     volumes = (
@@ -110,7 +123,7 @@ def run_in_container(
         else {}
     )
     # pip configuration forwarded from this host gets the same netrc / same-host credentials.
-    environment = complete_pip_env(environment, os.environ)
+    environment = ws.rewrite_loopback(complete_pip_env(environment, os.environ), loopback_alias)
     if ssh is not None:  # --ssh: the agent's socket is mounted, never a key
         volumes.update(ssh.volumes)
         environment.update(ssh.environment)
@@ -123,7 +136,7 @@ def run_in_container(
         image,
         architecture,
         environment=environment,
-        network_mode=_network_mode(config, engine),
+        network_mode=network_mode,
         volumes=volumes,
         target=target,
         ui=ui,

@@ -22,6 +22,7 @@ ENGINE_HINT = (
 class Engine:
     client: docker.DockerClient
     url: str
+    desktop: bool = False  # Docker Desktop: containers live in a VM, not on this network
 
     @property
     def is_local(self) -> bool:
@@ -49,9 +50,10 @@ def connect() -> Engine:
             else docker.from_env()
         )
         client.ping()
+        desktop = "Docker Desktop" in str(client.info().get("OperatingSystem", ""))
     except docker.errors.DockerException as error:
         raise DockerError(f"no Docker engine answers at {url}: {error}", hint=ENGINE_HINT) from None
-    return Engine(client, url)
+    return Engine(client, url, desktop)
 
 
 def image_architecture(engine: Engine, reference: str) -> str | None:

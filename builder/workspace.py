@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -124,6 +125,27 @@ def _copy_inputs(workspace: Workspace, paths: Iterable[Path]) -> dict[str, str]:
     return mapping
 
 
+_LOOPBACK_HOST = re.compile(r"(://(?:[^/@\s]*@)?)(127\.0\.0\.1|localhost|\[::1\])(?=[:/\s]|$)")
+
+
+def rewrite_loopback(environment: dict[str, str], alias: str | None) -> dict[str, str]:
+    """Point URLs at this machine's loopback to ``alias`` (the host as a container sees it).
+
+    Where containers do not share the host's network (Docker Desktop runs them in a VM), an
+    index on http://127.0.0.1:PORT is reached as http://host.docker.internal:PORT instead.
+    pip trusts plain HTTP on loopback only, so the alias becomes a trusted host too.
+    """
+    if alias is None:
+        return dict(environment)
+    rewritten = {
+        key: _LOOPBACK_HOST.sub(rf"\g<1>{alias}", value) for key, value in environment.items()
+    }
+    if rewritten != environment:
+        hosts = rewritten.get("PIP_TRUSTED_HOST", "").split()
+        rewritten["PIP_TRUSTED_HOST"] = " ".join(dict.fromkeys([*hosts, alias]))
+    return rewritten
+
+
 def prepare(
     workspace: Workspace,
     *,
@@ -135,6 +157,7 @@ def prepare(
     cache_dir: str | None,
     foreign_marker_keys: list[str] = (),  # type: ignore[assignment]
     allow_builds: bool = True,
+    loopback_alias: str | None = None,
 ) -> None:
     """Write everything the pipeline needs; the job file may hold credentials, so it is 0600."""
     host = workspace.host_dir
@@ -160,7 +183,10 @@ def prepare(
         requirements_file=requirements_file,
         hashes=parsed.hashes() if parsed else {},
         local_projects=[mapping[str(p)] for p in parsed.local_projects()] if parsed else [],
-        pip_env=pip_environment(config.index, parsed.index if parsed else None, mapping),
+        pip_env=rewrite_loopback(
+            pip_environment(config.index, parsed.index if parsed else None, mapping),
+            loopback_alias,
+        ),
         cache_dir=cache_dir,
         allowlist=config.allowlist,
         foreign_marker_keys=list(foreign_marker_keys),

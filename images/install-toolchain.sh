@@ -1,7 +1,7 @@
 #!/bin/sh
 # Give a Lambda base image what building sdists needs: a C/C++ toolchain that compiles against the
 # image's own glibc and Python, and git plus an SSH client for VCS dependencies.
-# Amazon Linux 2023 (python3.12+) has dnf, Amazon Linux 2 (python3.9-3.11) has yum; an image that
+# Amazon Linux 2023 (python3.12+) has dnf or microdnf, Amazon Linux 2 (python3.9-3.11) has yum; an image that
 # already has all of it (a mirror, a stand-in) is left as it is.
 set -eu
 
@@ -14,6 +14,10 @@ command -v ssh >/dev/null 2>&1 || missing="$missing ssh"
 
 if [ -z "$missing" ]; then
     echo "lambda-builder: toolchain already present: $(gcc --version | head -n 1)"
+elif command -v microdnf >/dev/null 2>&1 && ! command -v dnf >/dev/null 2>&1; then
+    # The AL2023 minimal image under the Lambda images may carry microdnf alone.
+    microdnf install -y gcc gcc-c++ make tar gzip findutils git openssh-clients
+    microdnf clean all
 elif command -v dnf >/dev/null 2>&1; then
     dnf install -y gcc gcc-c++ make tar gzip findutils git openssh-clients
     dnf clean all
