@@ -40,14 +40,11 @@ def default_ca_bundle(explicit: str | None) -> Path | None:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("LAMBDA_BUILDER_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    return (
-        Path(base) / "lambda-builder"
-        if base and "LAMBDA" not in base
-        else Path(base)
-        if base
-        else Path.home() / ".cache" / "lambda-builder"
-    )
+    """The host-mode cache: LAMBDA_BUILDER_CACHE_DIR, else the XDG cache directory."""
+    if os.environ.get("LAMBDA_BUILDER_CACHE_DIR"):
+        return Path(os.environ["LAMBDA_BUILDER_CACHE_DIR"])
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "lambda-builder"
 
 
 def config_from_args(args: argparse.Namespace) -> BuildConfig:

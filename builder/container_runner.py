@@ -29,7 +29,9 @@ CA_NAME = "ca-bundle.pem"
 
 
 def cache_volume(runtime: Runtime, architecture: Architecture) -> str:
-    return f"lambda-builder-cache-{runtime.name}-{architecture.value}"
+    """The named volume caching one target's downloads and built wheels (prefix overridable)."""
+    prefix = os.environ.get("LAMBDA_BUILDER_CACHE_VOLUME") or "lambda-builder-cache"
+    return f"{prefix}-{runtime.name}-{architecture.value}"
 
 
 def probe(box: BuildContainer, runtime: Runtime, architecture: Architecture) -> None:

@@ -44,10 +44,16 @@ def sys_path(layout: Layout, runtime: Runtime, task_root: str, opt_root: str) ->
     return [f"{opt_root}/python/lib/python{runtime.version}/site-packages", f"{opt_root}/python"]
 
 
+# Limits the probe applies to each import and to the handler call (seconds).
+TIMEOUT_VARIABLES = ("LAMBDA_BUILDER_IMPORT_TIMEOUT", "LAMBDA_BUILDER_HANDLER_TIMEOUT")
+
+
 def lambda_environment(runtime: Runtime, python_path: list[str]) -> dict[str, str]:
     """What Lambda sets for a function, minus credentials: no secret leaves this machine."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    limits = {key: os.environ[key] for key in TIMEOUT_VARIABLES if os.environ.get(key)}
     return {
+        **limits,
         "PYTHONPATH": os.pathsep.join(python_path),
         "PYTHONDONTWRITEBYTECODE": "1",
         "LAMBDA_TASK_ROOT": TASK_ROOT,

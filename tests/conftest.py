@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,10 +58,30 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
         yield built
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Caches of this test session only, so no test passes on what another run left behind.
+
+    Set in the environment, every build a test starts inherits them, however it builds its env.
+    """
+    prefix = f"lambda-builder-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    os.environ["LAMBDA_BUILDER_CACHE_VOLUME"] = prefix
+    os.environ["LAMBDA_BUILDER_CACHE_DIR"] = tempfile.mkdtemp(prefix="lambda-builder-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.get("LAMBDA_BUILDER_CACHE_DIR", ""), ignore_errors=True)
+    prefix = os.environ.get("LAMBDA_BUILDER_CACHE_VOLUME", "")
+    if prefix.startswith("lambda-builder-test-") and _docker_answers():
+        import docker
+
+        for volume in docker.from_env().volumes.list(filters={"name": prefix}):
+            volume.remove(force=True)
+
+
 @pytest.fixture
 def pip_env(catalog: Catalog) -> dict[str, str]:
     """An environment where pip sees only the local index, whatever this host configures."""
-    return hermetic_pip_env({"PIP_INDEX_URL": catalog.index.url, "LAMBDA_BUILDER_CACHE_DIR": ""})
+    return hermetic_pip_env({"PIP_INDEX_URL": catalog.index.url})
 
 
 def run_cli(

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -62,10 +63,35 @@ def _decimal(value: Any) -> float:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+# Generous limits: Lambda allows a handler 900 s; imports get room for QEMU's slowness.
+IMPORT_SECONDS = int(os.environ.get("LAMBDA_BUILDER_IMPORT_TIMEOUT", "120"))
+HANDLER_SECONDS = int(os.environ.get("LAMBDA_BUILDER_HANDLER_TIMEOUT", "900"))
+
+
+@contextlib.contextmanager
+def deadline(seconds: int) -> Any:
+    """Turn a hung import or handler into a reported TimeoutError instead of a hung build."""
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def try_import(name: str) -> dict[str, Any]:
     captured = io.StringIO()
     try:
-        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        with (
+            contextlib.redirect_stdout(captured),
+            contextlib.redirect_stderr(captured),
+            deadline(IMPORT_SECONDS),
+        ):
             importlib.import_module(name)
     except BaseException as error:  # SystemExit or KeyboardInterrupt at a module's top level too
         return {"name": name, "ok": False, "error": _describe(error)}
@@ -128,7 +154,8 @@ def main(argv: list[str]) -> int:
         "handler": None,
     }
     if request.get("handler"):
-        result["handler"] = call_handler(request["handler"], request.get("event"))
+        with deadline(HANDLER_SECONDS):
+            result["handler"] = call_handler(request["handler"], request.get("event"))
     with open(argv[1] + ".tmp", "w", encoding="utf-8") as stream:
         json.dump(result, stream, indent=2, sort_keys=True, default=repr)
     os.replace(argv[1] + ".tmp", argv[1])

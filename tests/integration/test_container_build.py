@@ -313,9 +313,8 @@ def test_no_engine_is_a_clear_error(cli: Any, tmp_path: Path) -> None:
 def test_cache_reuses_built_wheels_by_content(
     cli: Any, catalog: Catalog, tmp_path: Path, standin_311: str
 ) -> None:
-    client = docker.from_env()
-    for volume in client.volumes.list(filters={"name": "lambda-builder-cache-python3.11-x86"}):
-        volume.remove(force=True)
+    # A volume of this test alone: the first build must really build.
+    env = {"LAMBDA_BUILDER_CACHE_VOLUME": f"lambda-builder-test-cache-{tmp_path.name}"}
     args = [
         "build",
         "-r",
@@ -327,14 +326,18 @@ def test_cache_reuses_built_wheels_by_content(
         "--verbose",
     ]
     (tmp_path / "requirements.txt").write_text("cextpkg==1.0\n")
-    first = cli(*args, "-o", str(tmp_path / "one"))
+    first = cli(*args, "-o", str(tmp_path / "one"), env=env)
     assert first.returncode == 0, first.stderr
     assert "Building wheel for cextpkg" in first.stderr
-    second = cli(*args, "-o", str(tmp_path / "two"))
+    second = cli(*args, "-o", str(tmp_path / "two"), env=env)
     assert second.returncode == 0, second.stderr
     assert "Building wheel for cextpkg" not in second.stderr
     assert (tmp_path / "two" / "cextpkg").is_dir()
-    third = cli(*args, "--no-cache", "-o", str(tmp_path / "three"))
+    third = cli(*args, "--no-cache", "-o", str(tmp_path / "three"), env=env)
+    volume = docker.from_env().volumes.get(
+        f"{env['LAMBDA_BUILDER_CACHE_VOLUME']}-python3.11-x86_64"
+    )
+    volume.remove(force=True)
     assert "Building wheel for cextpkg" in third.stderr
 
 

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -246,18 +247,20 @@ def test_verify_imports_a_site_packages_layer_from_opt_python(tmp_path: Path) ->
 
 def test_build_verify_records_the_outcome_in_the_report(tmp_path: Path) -> None:
     dists = tmp_path / "dists"
-    pure_wheel(dists, "purepkg", "1.0")
+    wheel = pure_wheel(dists, "purepkg", "1.0")
     source = tmp_path / "src"
     source.mkdir()
     (source / "app.py").write_text("import purepkg\n" + APP)
     (source / "requirements.txt").write_text("purepkg==1.0\n")
     report_path = tmp_path / "report.json"
     with PackageIndex(tmp_path / "index") as index:
+        index.add(wheel)
         command = [
             sys.executable,
             "-m",
             "builder",
             "build",
+            "--no-cache",
             str(source),
             "-o",
             str(tmp_path / "out"),
@@ -277,9 +280,31 @@ def test_build_verify_records_the_outcome_in_the_report(tmp_path: Path) -> None:
             text=True,
             timeout=900,
         )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     target = json.loads(report_path.read_text())["targets"][0]
     verification = target["verification"]
     assert verification["ok"] is True and verification["where"] == target["image"]
     assert {item["name"] for item in verification["imports"]} == {"app", "purepkg"}
     assert "verified: ok" in result.stdout
+
+
+def test_hung_import_and_handler_time_out_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "app.py").write_text(
+        "import time\n\ndef handler(event, context):\n    time.sleep(600)\n"
+    )
+    (bundle / "slowinit.py").write_text("import time\ntime.sleep(600)\n")
+    monkeypatch.setenv("LAMBDA_BUILDER_IMPORT_TIMEOUT", "2")
+    monkeypatch.setenv("LAMBDA_BUILDER_HANDLER_TIMEOUT", "2")
+    started = time.monotonic()
+    result, report = verify(
+        bundle, *x86_64_image(), "--handler", "app.handler", report=tmp_path / "report.json"
+    )
+    assert time.monotonic() - started < 120
+    assert result.returncode == 8
+    outcomes = {item["name"]: item for item in report["imports"]}
+    assert "TimeoutError: still running after 2 s" in outcomes["slowinit"]["error"]
+    assert report["handler"]["error"].startswith("TimeoutError: still running after 2 s")
