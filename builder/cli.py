@@ -65,11 +65,33 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-cache", action="store_true", help="ignore and do not fill the download/build cache"
     )
-    parser.add_argument("--cache-dir", metavar="DIR", help="host cache directory")
-    parser.add_argument("--index-url", metavar="URL")
-    parser.add_argument("--extra-index-url", metavar="URL", action="append", default=[])
-    parser.add_argument("--find-links", metavar="PATH_OR_URL", action="append", default=[])
-    parser.add_argument("--trusted-host", metavar="HOST", action="append", default=[])
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache directory for --no-container builds (default: LAMBDA_BUILDER_CACHE_DIR or "
+        "~/.cache/lambda-builder); container builds cache in a named volume",
+    )
+    indexes = parser.add_argument_group("package indexes (credentials in URLs are never shown)")
+    indexes.add_argument(
+        "--index-url", metavar="URL", help="the main index (default: pip's configuration, PyPI)"
+    )
+    indexes.add_argument(
+        "--extra-index-url", metavar="URL", action="append", default=[], help="repeatable"
+    )
+    indexes.add_argument(
+        "--find-links",
+        metavar="PATH_OR_URL",
+        action="append",
+        default=[],
+        help="a directory (uploaded into the container) or URL of distributions; repeatable",
+    )
+    indexes.add_argument(
+        "--trusted-host",
+        metavar="HOST",
+        action="append",
+        default=[],
+        help="allow plain HTTP or an unverified certificate for HOST; repeatable",
+    )
     inputs = parser.add_argument_group("project inputs")
     inputs.add_argument(
         "--input",
