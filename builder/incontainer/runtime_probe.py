@@ -75,6 +75,9 @@ def deadline(seconds: int) -> Any:
     def expire(signum: int, frame: Any) -> None:
         raise TimeoutError(f"still running after {seconds} s")
 
+    if not hasattr(signal, "SIGALRM"):  # Windows (host-mode verify): no alarm to set
+        yield
+        return
     previous = signal.signal(signal.SIGALRM, expire)
     signal.alarm(seconds)
     try:
