@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -372,3 +373,29 @@ def test_missing_emulation_fails_with_the_commands_that_enable_it(
     assert "update-binfmts --enable qemu-aarch64" in result.stderr
     assert "tonistiigi/binfmt --install arm64" in result.stderr
     assert build_containers() == []
+
+
+def test_builder_image_is_built_without_the_buildx_cli(
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
+    # A base image name no build has used yet forces a fresh builder image, and a PATH without
+    # the docker CLI forces the engine API's classic builder instead of buildx.
+    client = docker.from_env()
+    alias = f"lambda-builder-test/no-buildx:{uuid.uuid4().hex[:12]}"
+    client.images.get(standin_311).tag(alias)
+    try:
+        result, report = container_build(
+            cli,
+            tmp_path,
+            "purepkg==1.0\n",
+            "--runtime",
+            "python3.11",
+            "--base-image",
+            alias,
+            env={"PATH": "/nonexistent"},
+        )
+        assert result.returncode == 0, result.stderr
+        assert "building the builder image" in result.stderr
+        assert report["targets"][0]["image"] == alias
+    finally:
+        client.images.remove(alias)
