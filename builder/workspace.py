@@ -10,7 +10,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -155,7 +155,7 @@ def prepare(
     parsed: ParsedRequirements | None,
     copy_inputs: bool,
     cache_dir: str | None,
-    foreign_marker_keys: list[str] = (),  # type: ignore[assignment]
+    foreign_marker_keys: Sequence[str] = (),
     allow_builds: bool = True,
     loopback_alias: str | None = None,
 ) -> None:
