@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STANDINS ?= python3.11:x86_64 python3.11:arm64 python3.13:x86_64
+STANDINS ?= python3.11:x86_64 python3.11:arm64 python3.13:x86_64 python3.9:x86_64
 PYTEST_ARGS ?=
 
 .PHONY: install docker standins lint typecheck test-unit test-integration test bench clean

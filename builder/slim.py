@@ -222,7 +222,7 @@ def normalise_metadata(root: Path, rehashed: Mapping[str, tuple[str, int]]) -> N
         text = record.read_text(encoding="utf-8")
         fresh = normalise_record(text, path, lambda rel: _is_present(root, rel), rehashed)
         if fresh != text:
-            record.write_text(fresh, encoding="utf-8", newline="\n")
+            record.write_bytes(fresh.encode("utf-8"))  # "\n" endings on every platform
     remove_empty_directories(root)
 
 
