@@ -47,7 +47,7 @@ test-network: install
 	$(PY) -m pytest tests -q -m network $(PYTEST_ARGS)
 
 bench: install
-	$(PY) bench/zip_bench.py
+	for bench in bench/*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

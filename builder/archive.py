@@ -6,18 +6,50 @@ import io
 import os
 import stat
 import tarfile
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 from builder.errors import PipelineError
 
+SPOOL_BYTES = 32 << 20  # uploads larger than this go through a temporary file, not memory
 
-def tar_directory(source: Path, arcname: str) -> bytes:
-    """``source`` as a tar whose members sit under ``arcname``, readable by any user."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
+
+def tar_directory(source: Path, arcname: str) -> IO[bytes]:
+    """``source`` as a tar whose members sit under ``arcname``, readable by any user.
+
+    The archive is spooled (memory, then a temporary file) and returned rewound, ready to be
+    streamed to the engine.
+    """
+    # Returned open on purpose: the caller streams it and closes it (a context manager).
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    with tarfile.open(fileobj=spool, mode="w") as archive:
         archive.add(str(source), arcname=arcname, filter=_normalise_owner)
-    return buffer.getvalue()
+    spool.seek(0)
+    return spool
+
+
+class _ChunkStream(io.RawIOBase):
+    """The engine's chunk iterator as a readable stream, so tarfile never holds it all."""
+
+    def __init__(self, chunks: Iterable[bytes]):
+        self._chunks = iter(chunks)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = memoryview(next(self._chunks))
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
 
 
 def _normalise_owner(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -56,10 +88,10 @@ def extract_safely(chunks: Iterable[bytes], destination: Path, strip: int = 1) -
     Modes keep only the permission bits (no setuid), so nothing extracted can do more than
     what the calling user could have written by hand.
     """
-    data = b"".join(chunks)
     destination.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-        for member in archive.getmembers():
+    stream = io.BufferedReader(_ChunkStream(chunks), buffer_size=1 << 20)
+    with tarfile.open(fileobj=stream, mode="r|*") as archive:
+        for member in archive:
             parts = PurePosixPath(member.name).parts[strip:]
             if not parts:
                 continue

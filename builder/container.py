@@ -189,9 +189,9 @@ class BuildContainer:
 
     def copy_in(self, source: Path, destination: PurePosixPath) -> None:
         """Upload through the engine (works for remote engines, no bind mount needed)."""
-        data = tar_directory(source, destination.name)
         try:
-            self.container.put_archive(str(destination.parent), data)
+            with tar_directory(source, destination.name) as data:
+                self.container.put_archive(str(destination.parent), data)
         except docker.errors.DockerException as error:
             raise DockerError(
                 f"cannot copy files into the container: {error}", target=self.target

@@ -59,7 +59,7 @@ def test_directory_round_trips_with_contents_exec_bits_and_symlinks(tmp_path: Pa
     (source / "run.sh").write_text("#!/bin/sh\n")
     os.chmod(source / "run.sh", 0o750)
     os.symlink("pkg/__init__.py", source / "alias.py")
-    data = tar_directory(source, "bundle")
+    data = tar_directory(source, "bundle").read()
     out = tmp_path / "out"
     extract_safely(_chunks(data), out)
     assert (out / "pkg" / "__init__.py").read_text() == "A = 1\n"
@@ -73,7 +73,9 @@ def test_directory_round_trips_with_contents_exec_bits_and_symlinks(tmp_path: Pa
 def test_tar_members_sit_under_arcname_and_belong_to_root(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "file.txt").write_text("x")
-    with tarfile.open(fileobj=io.BytesIO(tar_directory(tmp_path / "src", "job")), mode="r") as tar:
+    with tarfile.open(
+        fileobj=io.BytesIO(tar_directory(tmp_path / "src", "job").read()), mode="r"
+    ) as tar:
         members = tar.getmembers()
     assert sorted(member.name for member in members) == ["job", "job/file.txt"]
     assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "root", "root")}
