@@ -61,13 +61,7 @@ def _emulation_check(engine: object, architecture: Architecture, image: str | No
     if not is_foreign(architecture):
         return Check(name, True, "native architecture")
     if image is None:
-        return Check(
-            name,
-            False,
-            "no local image of this architecture to probe with",
-            "build once for this architecture, or load a base image, then run doctor again",
-            required=False,
-        )
+        return _binfmt_check(engine, name, architecture)
     machine = probe_machine(engine, image, architecture)
     if machine == architecture.machine:
         return Check(name, True, f"emulated (uname -m in {image}: {machine})")
@@ -79,10 +73,35 @@ def _emulation_check(engine: object, architecture: Architecture, image: str | No
     )
 
 
+def _binfmt_check(engine: object, name: str, architecture: Architecture) -> Check:
+    """Without an image to probe with, a local Linux engine's kernel still tells."""
+    from builder.doctor_probe import binfmt_enabled
+
+    enabled = binfmt_enabled(architecture) if getattr(engine, "is_local", False) else None
+    if enabled:
+        return Check(name, True, f"QEMU binfmt for {architecture.value} is enabled (not probed)")
+    if enabled is False or (
+        enabled is None and sys.platform == "linux" and getattr(engine, "is_local", False)
+    ):
+        return Check(
+            name,
+            False,
+            f"no QEMU binfmt handler for {architecture.value}",
+            "\n".join(enable_commands(architecture)),
+        )
+    return Check(
+        name,
+        False,
+        "no local image of this architecture to probe with",
+        "build once for this architecture, or load a base image, then run doctor again",
+        required=False,
+    )
+
+
 def _image_checks(
     engine: object, runtimes: list[str], template: str | None
 ) -> tuple[list[Check], dict[Architecture, str]]:
-    from builder.doctor_probe import image_present
+    from builder.doctor_probe import image_present, pull_problem
 
     checks: list[Check] = []
     probes: dict[Architecture, str] = {}
@@ -93,16 +112,21 @@ def _image_checks(
             if image_present(engine, image, architecture):
                 checks.append(Check(f"image {image}", True, "present"))
                 probes.setdefault(architecture, image)
-            else:
-                checks.append(
-                    Check(
-                        f"image {image}",
-                        False,
-                        "not present locally; it is pulled on first use",
-                        f"docker pull --platform {architecture.docker_platform} {image}",
-                        required=False,
-                    )
+                continue
+            problem = pull_problem(engine, image, architecture)
+            if problem is None:
+                checks.append(Check(f"image {image}", True, "pullable (pulled on first use)"))
+                continue
+            checks.append(
+                Check(
+                    f"image {image}",
+                    False,
+                    f"not present and cannot be pulled: {problem}",
+                    "check the network and `docker login`, or pass --base-image with a mirror "
+                    "or an image you have",
+                    required=False,
                 )
+            )
     return checks, probes
 
 

@@ -37,3 +37,20 @@ def test_doctor_without_an_engine_says_how_to_fix_it(cli: Any) -> None:
         "FAIL engine: no Docker engine answers at unix:///nonexistent/docker.sock" in result.stdout
     )
     assert "fix: start Docker" in result.stdout
+
+
+def test_doctor_says_when_a_missing_base_image_cannot_be_pulled(cli: Any) -> None:
+    result = cli(
+        "doctor",
+        "--runtime",
+        "python3.12",
+        "--base-image",
+        "lambda-builder-test/does-not-exist:{version}{suffix}",
+    )
+    line = next(
+        line
+        for line in result.stdout.splitlines()
+        if "lambda-builder-test/does-not-exist:3.12-arm64" in line
+    )
+    assert line.startswith("warn ") and "cannot be pulled" in line
+    assert "fix: check the network and `docker login`" in result.stdout
