@@ -97,10 +97,6 @@ def version_text(version: tuple[int, ...]) -> str:
     return ".".join(str(part) for part in version)
 
 
-def is_elf(data: bytes) -> bool:
-    return data[:4] == MAGIC
-
-
 def _unpack(fmt: str, data: Data, offset: int) -> tuple[int, ...]:
     try:
         return struct.unpack_from(fmt, data, offset)

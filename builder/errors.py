@@ -63,7 +63,3 @@ class ArtifactError(BuilderError):
     """A zip or bundle that breaks a Lambda limit or fails verification."""
 
     exit_code = 8
-
-
-class InterruptedBuildError(BuilderError):
-    exit_code = 130
