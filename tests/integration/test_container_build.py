@@ -399,3 +399,47 @@ def test_builder_image_is_built_without_the_buildx_cli(
         assert report["targets"][0]["image"] == alias
     finally:
         client.images.remove(alias)
+
+
+@pytest.mark.emulation
+def test_ctrl_c_stops_every_target_of_a_concurrent_build(
+    pip_env: dict[str, str], tmp_path: Path, standin_311: str
+) -> None:
+    ensure_standin("python3.11", "arm64")
+    (tmp_path / "requirements.txt").write_text("cextpkg==1.0\noptcpkg==1.0\n")
+    command = [
+        sys.executable,
+        "-m",
+        "builder",
+        "build",
+        "-r",
+        str(tmp_path / "requirements.txt"),
+        "-o",
+        str(tmp_path / "out"),
+        "--runtime",
+        "python3.11",
+        "--arch",
+        "x86_64,arm64",
+        "--no-cache",
+        "--base-image",
+        "lambda-builder-standin/python:{version}{suffix}",
+    ]
+    process = subprocess.Popen(
+        command,
+        env={**pip_env, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 180
+    # Both targets' containers run (the worker threads own them) before Ctrl-C arrives.
+    while len(build_containers()) < 2:
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert time.monotonic() - started < 60  # not after the emulated build would have finished
+    assert build_containers() == []
+    assert not (tmp_path / "out").exists()
