@@ -10,10 +10,9 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from builder.cli_options import ENV_PREFIX, add_target_arguments
 from builder.errors import BuilderError
 from builder.redact import redact
-
-ENV_PREFIX = "LAMBDA_BUILDER_"
 
 
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,16 +28,7 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="requirements file (default: SOURCE_DIR/requirements.txt)",
     )
-    parser.add_argument(
-        "--runtime",
-        default=os.environ.get(f"{ENV_PREFIX}RUNTIME"),
-        help="python3.9 ... python3.14; several comma-separated",
-    )
-    parser.add_argument(
-        "--arch",
-        default=os.environ.get(f"{ENV_PREFIX}ARCH", "x86_64"),
-        help="x86_64 or arm64; several comma-separated (default: x86_64)",
-    )
+    add_target_arguments(parser, several=True)
     parser.add_argument(
         "-o", "--output", default="build", metavar="DIR", help="output directory (default: build)"
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from builder.architectures import parse_architecture
+from builder.cli_options import add_target_arguments
 from builder.errors import ArtifactError, UsageError
 from builder.redact import redact
 from builder.report import write_atomic
@@ -19,23 +19,12 @@ from builder.ui import TerminalUI
 from builder.verify import VerifyOptions, describe, verify_bundle
 from builder.zips import extract_zip
 
-ENV_PREFIX = "LAMBDA_BUILDER_"
-
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "path", metavar="PATH", help="a bundle directory, function zip or layer zip"
     )
-    parser.add_argument(
-        "--runtime",
-        default=os.environ.get(f"{ENV_PREFIX}RUNTIME"),
-        help="the Lambda runtime, e.g. python3.12",
-    )
-    parser.add_argument(
-        "--arch",
-        default=os.environ.get(f"{ENV_PREFIX}ARCH", "x86_64"),
-        help="x86_64 or arm64 (default: x86_64)",
-    )
+    add_target_arguments(parser, several=False)
     parser.add_argument(
         "--base-image",
         metavar="IMAGE",
