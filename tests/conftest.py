@@ -84,14 +84,25 @@ def pip_env(catalog: Catalog) -> dict[str, str]:
     return hermetic_pip_env({"PIP_INDEX_URL": catalog.index.url})
 
 
+def _cli_command(args: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    return [sys.executable, "-m", "builder", *args], {**env, "PYTHONPATH": str(REPO_ROOT)}
+
+
 def run_cli(
     args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     """The real command line, in a fresh interpreter, as a user would run it."""
-    command = [sys.executable, "-m", "builder", *args]
-    env = {**env, "PYTHONPATH": str(REPO_ROOT)}
+    command, env = _cli_command(args, env)
     return subprocess.run(
         command, env=env, cwd=cwd or REPO_ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """The same command line, left running (to be interrupted), its output piped."""
+    command, env = _cli_command(args, env)
+    return subprocess.Popen(
+        command, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 

@@ -7,7 +7,6 @@ import os
 import signal
 import struct
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -17,7 +16,7 @@ from typing import Any
 import docker
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import start_cli
 from tests.support.catalog import Catalog
 from tests.support.engine_proxy import tcp_engine
 from tests.support.standins import ensure_standin
@@ -202,27 +201,20 @@ def test_container_removed_when_interrupted(
     pip_env: dict[str, str], tmp_path: Path, standin_311: str, signum: int
 ) -> None:
     (tmp_path / "requirements.txt").write_text("cextpkg==1.0\noptcpkg==1.0\n")
-    command = [
-        sys.executable,
-        "-m",
-        "builder",
-        "build",
-        "-r",
-        str(tmp_path / "requirements.txt"),
-        "-o",
-        str(tmp_path / "out"),
-        "--runtime",
-        "python3.11",
-        "--no-cache",
-        "--base-image",
-        standin_311,
-    ]
-    process = subprocess.Popen(
-        command,
-        env={**pip_env, "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = start_cli(
+        [
+            "build",
+            "-r",
+            str(tmp_path / "requirements.txt"),
+            "-o",
+            str(tmp_path / "out"),
+            "--runtime",
+            "python3.11",
+            "--no-cache",
+            "--base-image",
+            standin_311,
+        ],
+        pip_env,
     )
     lines: list[str] = []
     stderr = process.stderr
@@ -407,29 +399,22 @@ def test_ctrl_c_stops_every_target_of_a_concurrent_build(
 ) -> None:
     ensure_standin("python3.11", "arm64")
     (tmp_path / "requirements.txt").write_text("cextpkg==1.0\noptcpkg==1.0\n")
-    command = [
-        sys.executable,
-        "-m",
-        "builder",
-        "build",
-        "-r",
-        str(tmp_path / "requirements.txt"),
-        "-o",
-        str(tmp_path / "out"),
-        "--runtime",
-        "python3.11",
-        "--arch",
-        "x86_64,arm64",
-        "--no-cache",
-        "--base-image",
-        "lambda-builder-standin/python:{version}{suffix}",
-    ]
-    process = subprocess.Popen(
-        command,
-        env={**pip_env, "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = start_cli(
+        [
+            "build",
+            "-r",
+            str(tmp_path / "requirements.txt"),
+            "-o",
+            str(tmp_path / "out"),
+            "--runtime",
+            "python3.11",
+            "--arch",
+            "x86_64,arm64",
+            "--no-cache",
+            "--base-image",
+            "lambda-builder-standin/python:{version}{suffix}",
+        ],
+        pip_env,
     )
     deadline = time.monotonic() + 180
     # Both targets' containers run (the worker threads own them) before Ctrl-C arrives.
