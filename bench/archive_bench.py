@@ -1,8 +1,8 @@
 """Benchmark: peak memory and time of extracting a container's tar stream.
 
-Compares ``builder.archive.extract_safely`` (streams the engine's chunks) with the baseline of
-joining the chunks and extracting from memory. Each side runs in a fresh process so its peak
-RSS is its own. Prints ratios (ours / baseline); the target is well under 1 for memory.
+Compares ``builder.docker.archive.extract_safely`` (streams the engine's chunks) with the
+baseline of joining the chunks and extracting from memory. Each side runs in a fresh process so
+its peak RSS is its own. Prints ratios (ours / baseline); the target is well under 1 for memory.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ CHUNK = 64 * 1024
 RUNNER = """
 import io, resource, sys, tarfile, time
 sys.path.insert(0, {repo!r})
-from builder.archive import extract_safely
+from builder.docker.archive import extract_safely
 
 def chunks(path):
     with open(path, "rb") as stream:

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.architectures import Architecture
-from builder.artifacts import BundleOutcome, finish_bundle
+from builder.artifacts.bundle import BundleOutcome, finish_bundle
 from builder.config import BuildConfig
 from builder.errors import ArtifactError, MissingDependenciesError, PipelineError, UsageError
+from builder.host.output import assemble, replace_directory, staging_dir
 from builder.job import PipelineResult
-from builder.output import assemble, replace_directory, staging_dir
 from builder.redact import redact
 from builder.report import TargetReport
 from builder.requirements_file import ParsedRequirements, parse_requirements
@@ -41,13 +41,13 @@ def _run_pipeline(
     request: BuildRequest, parsed: ParsedRequirements | None, scratch: Path, ui: BuildUI
 ) -> tuple[PipelineResult, Path, str | None]:
     if not request.config.use_container:
-        from builder.host_runner import run_on_host
+        from builder.host.runner import run_on_host
 
         result, target_dir = run_on_host(
             request.runtime, request.architecture, request.config, parsed, scratch, ui
         )
         return result, target_dir, None
-    from builder.container_runner import run_in_container
+    from builder.docker.runner import run_in_container
 
     return run_in_container(
         request.runtime, request.architecture, request.config, parsed, scratch, ui

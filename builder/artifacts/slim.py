@@ -1,0 +1,240 @@
+"""Making a bundle smaller and reproducible: --slim and --exclude rules, metadata clean-up."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import filecmp
+import fnmatch
+import hashlib
+import io
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from builder.artifacts.elf import MAGIC, ElfError, strip_unneeded
+from builder.artifacts.zips import BundleFile, collect_files
+
+TEST_DIRS = frozenset({"tests", "test"})
+DOC_DIRS = frozenset({"docs", "doc"})
+DOC_SUFFIXES = (".md", ".rst")
+DOC_STEMS = frozenset({"README", "CHANGELOG", "CHANGES", "HISTORY", "NEWS"})
+# Licences often require their text to travel with the code, whatever the file is called.
+LEGAL_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS", "COPYRIGHT")
+Rehashed = dict[str, tuple[str, int]]  # path -> (RECORD hash, size) of a rewritten file
+# Written by installers and different from one machine or run to the next; nothing reads them.
+VARYING_METADATA = frozenset({"INSTALLER", "REQUESTED", "direct_url.json"})
+
+
+@dataclass
+class SlimResult:
+    removed_files: int = 0  # from the function bundle
+    removed_bytes: int = 0
+    stripped: list[str] = field(default_factory=list)  # shared objects made smaller
+    stripped_bytes: int = 0
+
+
+def matches_exclude(relative: str, patterns: Iterable[str]) -> bool:
+    """Whether ``--exclude`` rules leave ``relative`` out.
+
+    A pattern without ``/`` names a file or directory anywhere (``*.md``, ``tests``); one with
+    ``/`` is anchored at the bundle's root (``botocore/data/ec2``, ``app/fixtures/*``) and
+    leaves out whatever is below a matching directory.
+    """
+    parts = relative.split("/")
+    for raw in patterns:
+        pattern = _normalise_pattern(raw)
+        if not pattern:
+            continue
+        if "/" not in pattern:
+            if any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+                return True
+        elif any(
+            fnmatch.fnmatchcase("/".join(parts[:end]), pattern) for end in range(1, len(parts) + 1)
+        ):
+            return True
+    return False
+
+
+def _normalise_pattern(raw: str) -> str:
+    pattern = raw.strip()
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    return pattern.strip("/")
+
+
+def _is_doc_file(name: str) -> bool:
+    stem, _dot, suffix = name.partition(".")
+    return name.endswith(DOC_SUFFIXES) or (stem.upper() in DOC_STEMS and suffix in ("", "txt"))
+
+
+def slim_reason(relative: str, python_dirs: frozenset[str], compile_bytecode: bool) -> str | None:
+    """Why ``--slim`` drops a dependency's file, or None to keep it.
+
+    Nothing inside ``*.dist-info`` goes (``importlib.metadata`` reads it), no licence or notice
+    file goes, and a ``docs`` directory that holds Python code is a package someone may import,
+    so it stays.
+    """
+    parts = relative.split("/")
+    if parts[0].endswith(".dist-info") or parts[-1].upper().startswith(LEGAL_PREFIXES):
+        return None
+    directories = parts[:-1]
+    if TEST_DIRS & set(directories):
+        return "tests"
+    if "__pycache__" in directories and not compile_bytecode:
+        return "bytecode"
+    if parts[-1].endswith(".pyi"):
+        return "type stubs"
+    for end, name in enumerate(directories, start=1):
+        if name in DOC_DIRS and "/".join(parts[:end]) not in python_dirs:
+            return "docs"
+    return "docs" if _is_doc_file(parts[-1]) else None
+
+
+def python_directories(relatives: Iterable[str]) -> frozenset[str]:
+    """Every directory that holds a .py file somewhere below it."""
+    found: set[str] = set()
+    for relative in relatives:
+        if relative.endswith(".py"):
+            parts = relative.split("/")[:-1]
+            found.update("/".join(parts[:end]) for end in range(1, len(parts) + 1))
+    return frozenset(found)
+
+
+def plan_slim(relatives: Sequence[str], compile_bytecode: bool) -> list[str]:
+    python_dirs = python_directories(relatives)
+    return [r for r in relatives if slim_reason(r, python_dirs, compile_bytecode) is not None]
+
+
+def record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return "sha256=" + digest.decode("ascii")
+
+
+def normalise_record(
+    text: str,
+    record_path: str,
+    is_present: Callable[[str], bool],
+    rehashed: Mapping[str, tuple[str, int]],
+) -> str:
+    """RECORD without lines for removed files, new hashes for changed ones, sorted."""
+    rows = []
+    for row in csv.reader(io.StringIO(text)):
+        if not row or not row[0] or row[0] == record_path or not is_present(row[0]):
+            continue
+        if row[0] in rehashed:
+            digest, size = rehashed[row[0]]
+            row = [row[0], digest, str(size)]
+        rows.append(row)
+    rows.sort(key=lambda row: row[0])
+    rows.append([record_path, "", ""])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def orphan_bytecode(relatives: Iterable[str]) -> list[str]:
+    """``__pycache__`` files whose source is gone: Python would never load them."""
+    present = set(relatives)
+    orphans = []
+    for relative in sorted(present):
+        parts = relative.split("/")
+        if len(parts) >= 2 and parts[-2] == "__pycache__" and parts[-1].endswith(".pyc"):
+            source = "/".join([*parts[:-2], parts[-1].split(".")[0] + ".py"])
+            if source not in present:
+                orphans.append(relative)
+    return orphans
+
+
+# --- applying the rules to the staged bundle and the dependencies (the layer) ----------------
+
+
+def _unlink(root: Path, relative: str) -> int:
+    path = root.joinpath(*relative.split("/"))
+    size = path.stat().st_size
+    path.unlink()
+    return size
+
+
+def _is_same(staged: Path, dependencies: Path, relative: str) -> bool:
+    """The staged file came from the dependencies (the user's source did not replace it)."""
+    mine = staged.joinpath(*relative.split("/"))
+    theirs = dependencies.joinpath(*relative.split("/"))
+    return mine.is_file() and not mine.is_symlink() and filecmp.cmp(mine, theirs, shallow=False)
+
+
+def exclude(root: Path, patterns: Sequence[str]) -> tuple[int, int]:
+    """Remove what ``--exclude`` names; the number of files and bytes removed."""
+    if not patterns:
+        return 0, 0
+    files = [item for item in collect_files(root).files if matches_exclude(item.relative, patterns)]
+    return len(files), sum(_unlink(root, item.relative) for item in files)
+
+
+def _strip(
+    staged: Path, dependencies: Path, files: Sequence[BundleFile], result: SlimResult
+) -> Rehashed:
+    rehashed: Rehashed = {}
+    for item in files:
+        with item.path.open("rb") as stream:
+            if stream.read(4) != MAGIC:
+                continue
+        data = item.path.read_bytes()
+        try:
+            stripped = strip_unneeded(data)
+        except ElfError:
+            stripped = None  # not ours to judge here: `verify` reports unreadable ELF files
+        if stripped is None:
+            continue
+        if _is_same(staged, dependencies, item.relative):
+            staged.joinpath(*item.relative.split("/")).write_bytes(stripped)
+            result.stripped.append(item.relative)
+            result.stripped_bytes += len(data) - len(stripped)
+        item.path.write_bytes(stripped)
+        rehashed[item.relative] = (record_hash(stripped), len(stripped))
+    return rehashed
+
+
+def slim(staged: Path, dependencies: Path, compile_bytecode: bool) -> tuple[SlimResult, Rehashed]:
+    """Apply ``--slim`` to the dependencies and to the same, unreplaced files in the bundle."""
+    result = SlimResult()
+    files = collect_files(dependencies).files
+    removals = set(plan_slim([item.relative for item in files], compile_bytecode))
+    for relative in sorted(removals):
+        if _is_same(staged, dependencies, relative):
+            result.removed_bytes += _unlink(staged, relative)
+            result.removed_files += 1
+        _unlink(dependencies, relative)
+    kept = [item for item in files if item.relative not in removals]
+    return result, _strip(staged, dependencies, kept, result)
+
+
+def normalise_metadata(root: Path, rehashed: Mapping[str, tuple[str, int]]) -> None:
+    """Drop run-dependent installer files and orphaned bytecode; make RECORDs tell the truth."""
+    for dist_info in sorted(root.glob("*.dist-info")):
+        for name in VARYING_METADATA:
+            (dist_info / name).unlink(missing_ok=True)
+    for relative in orphan_bytecode(item.relative for item in collect_files(root).files):
+        _unlink(root, relative)
+    for record in sorted(root.glob("*.dist-info/RECORD")):
+        path = f"{record.parent.name}/RECORD"
+        text = record.read_text(encoding="utf-8")
+        fresh = normalise_record(text, path, lambda rel: _is_present(root, rel), rehashed)
+        if fresh != text:
+            record.write_bytes(fresh.encode("utf-8"))  # "\n" endings on every platform
+    remove_empty_directories(root)
+
+
+def _is_present(root: Path, relative: str) -> bool:
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or ".." in pure.parts:
+        return False
+    return root.joinpath(*pure.parts).is_file()
+
+
+def remove_empty_directories(root: Path) -> None:
+    for directory, _subdirs, _files in sorted(os.walk(root), key=lambda e: e[0], reverse=True):
+        path = Path(directory)
+        if path != root and not path.is_symlink() and not any(path.iterdir()):
+            path.rmdir()

@@ -1,0 +1,220 @@
+"""The ``lambda-builder`` command: argument parsing, and every error turned into a message."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+
+from builder.cli.options import ENV_PREFIX, add_target_arguments
+from builder.errors import BuilderError
+from builder.redact import redact
+
+
+def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source_dir",
+        nargs="?",
+        metavar="SOURCE_DIR",
+        help="your function's source (copied over the dependencies)",
+    )
+    parser.add_argument(
+        "-r",
+        "--requirements",
+        metavar="FILE",
+        help="requirements file (default: SOURCE_DIR/requirements.txt)",
+    )
+    add_target_arguments(parser, several=True)
+    parser.add_argument(
+        "-o", "--output", default="build", metavar="DIR", help="output directory (default: build)"
+    )
+    parser.add_argument("--report", metavar="FILE", help="write the JSON build report here")
+    parser.add_argument(
+        "--no-container",
+        action="store_true",
+        default=os.environ.get(f"{ENV_PREFIX}NO_CONTAINER") == "1",
+        help="run pip on this host (it must match the target); the default "
+        "inside the standalone image",
+    )
+    parser.add_argument(
+        "--base-image",
+        metavar="IMAGE",
+        help="replace public.ecr.aws/lambda/python:<version>[-arm64] (mirrors, pinned "
+        "digests); {version}, {suffix} and {arch} are filled in per target",
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="CA certificates for pip in the container (default: SSL_CERT_FILE,"
+        " REQUESTS_CA_BUNDLE or PIP_CERT when set)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="ignore and do not fill the download/build cache"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache directory for --no-container builds (default: LAMBDA_BUILDER_CACHE_DIR or "
+        "~/.cache/lambda-builder); container builds cache in a named volume",
+    )
+    indexes = parser.add_argument_group("package indexes (credentials in URLs are never shown)")
+    indexes.add_argument(
+        "--index-url", metavar="URL", help="the main index (default: pip's configuration, PyPI)"
+    )
+    indexes.add_argument(
+        "--extra-index-url", metavar="URL", action="append", default=[], help="repeatable"
+    )
+    indexes.add_argument(
+        "--find-links",
+        metavar="PATH_OR_URL",
+        action="append",
+        default=[],
+        help="a directory (uploaded into the container) or URL of distributions; repeatable",
+    )
+    indexes.add_argument(
+        "--trusted-host",
+        metavar="HOST",
+        action="append",
+        default=[],
+        help="allow plain HTTP or an unverified certificate for HOST; repeatable",
+    )
+    inputs = parser.add_argument_group("project inputs")
+    inputs.add_argument(
+        "--input",
+        metavar="FILE",
+        help="use this lock/requirements/pyproject file instead of detecting one",
+    )
+    inputs.add_argument(
+        "--group",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="include a dependency group (lock files); repeatable",
+    )
+    inputs.add_argument(
+        "--extra",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="include an optional-dependency extra; repeatable",
+    )
+    inputs.add_argument(
+        "--package", metavar="NAME", help="build one workspace member with only its dependencies"
+    )
+    inputs.add_argument(
+        "--ssh",
+        action="store_true",
+        help="forward the SSH agent into the container for git+ssh dependencies",
+    )
+    artifacts = parser.add_argument_group("artifacts")
+    artifacts.add_argument("--zip", metavar="FILE", help="write the function zip here")
+    artifacts.add_argument("--layer-zip", metavar="FILE", help="write a layer zip here")
+    artifacts.add_argument(
+        "--layer-layout",
+        choices=("python", "site-packages"),
+        default="python",
+        help="python/ (default) or python/lib/python3.X/site-packages/ inside the layer zip",
+    )
+    artifacts.add_argument(
+        "--compile-bytecode",
+        action="store_true",
+        help="ship .pyc compiled by the target's Python (hash-checked)",
+    )
+    artifacts.add_argument(
+        "--slim",
+        action="store_true",
+        help="drop tests, docs, type stubs and debug symbols of dependencies",
+    )
+    artifacts.add_argument(
+        "--exclude",
+        metavar="PATTERN",
+        action="append",
+        default=[],
+        help="leave matching paths out of the bundle; repeatable",
+    )
+    artifacts.add_argument(
+        "--verify",
+        action="store_true",
+        help="check ELF machine, glibc symbols and imports after building",
+    )
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lambda-builder",
+        description="Build Python dependencies for AWS Lambda inside the Lambda images.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    build = commands.add_parser("build", help="build dependencies (and bundles) for Lambda")
+    _add_build_arguments(build)
+    doctor = commands.add_parser(
+        "doctor", help="check Docker, emulation, images, CA bundle and proxy"
+    )
+    doctor.add_argument(
+        "--runtime",
+        default="python3.12",
+        help="runtimes whose base images to look for (comma-separated)",
+    )
+    doctor.add_argument("--base-image", metavar="IMAGE", help="as for build")
+    from builder.cli.verify import add_verify_arguments
+
+    add_verify_arguments(
+        commands.add_parser(
+            "verify", help="check a bundle or zip: ELF machine, glibc, imports, a handler call"
+        )
+    )
+    return parser
+
+
+def _print_error(error: BuilderError) -> None:
+    sys.stderr.write(f"error: {redact(str(error))}\n")
+    if error.hint:
+        sys.stderr.write(f"hint: {redact(error.hint)}\n")
+
+
+def _interrupt_on_sigterm() -> None:
+    """A terminated build (CI cancel, `docker stop`, kill) cleans up like Ctrl-C does."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (embedded use): leave it be
+        signal.signal(signal.SIGTERM, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    _interrupt_on_sigterm()
+    try:
+        if args.command == "build":
+            from builder.cli.build import run_build
+
+            return run_build(args)
+        if args.command == "doctor":
+            from builder.cli.doctor import run_doctor
+
+            return run_doctor(
+                [r.strip() for r in args.runtime.split(",") if r.strip()], args.base_image
+            )
+        if args.command == "verify":
+            from builder.cli.verify import run_verify
+
+            return run_verify(args)
+        return 2
+    except BuilderError as error:
+        _print_error(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: containers removed, previous output left untouched\n")
+        return 130
+    except Exception:  # an unexpected failure is a bug: show it all, but without secrets
+        sys.stderr.write(redact(traceback.format_exc()))
+        sys.stderr.write("error: internal error in lambda-builder; please report it\n")
+        return 70
