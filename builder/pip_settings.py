@@ -41,18 +41,20 @@ class ForwardedSettings:
     dropped: list[str] = field(default_factory=list)
 
 
+def site_config_dirs(environ: Mapping[str, str]) -> list[Path]:
+    """pip's machine-wide config directories: each of ``XDG_CONFIG_DIRS``/pip, then /etc."""
+    xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    return [Path(entry) / "pip" for entry in xdg_dirs.split(os.pathsep) if entry] + [Path("/etc")]
+
+
 def pip_config_files(environ: Mapping[str, str]) -> list[Path]:
-    """pip's own search order: global, user, then ``PIP_CONFIG_FILE`` (last wins)."""
+    """pip's own search order: site, user, then ``PIP_CONFIG_FILE`` (last wins)."""
     if environ.get("PIP_CONFIG_FILE") == os.devnull:
         return []
     home = Path(environ.get("HOME", str(Path.home())))
     xdg = Path(environ.get("XDG_CONFIG_HOME", str(home / ".config")))
-    files = [
-        Path("/etc/xdg/pip/pip.conf"),
-        Path("/etc/pip.conf"),
-        home / ".pip" / "pip.conf",
-        xdg / "pip" / "pip.conf",
-    ]
+    files = [directory / "pip.conf" for directory in site_config_dirs(environ)]
+    files += [home / ".pip" / "pip.conf", xdg / "pip" / "pip.conf"]
     if sys.platform == "darwin":
         files.append(home / "Library" / "Application Support" / "pip" / "pip.conf")
     if environ.get("PIP_CONFIG_FILE"):

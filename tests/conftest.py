@@ -58,11 +58,39 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
         yield built
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Caches of this test session only, so no test passes on what another run left behind.
+# What of this machine a test must never see unless it plants it: pip, uv, Poetry and pipenv
+# settings, netrc, keyrings and Docker contexts (DOCKER_HOST, the engine under test, stays).
+MACHINE_PREFIXES = ("PIP_", "UV_", "POETRY_", "PIPENV_")
+MACHINE_VARIABLES = ("NETRC", "DOCKER_CONTEXT", "DOCKER_CONFIG", "PYTHON_KEYRING_BACKEND")
 
-    Set in the environment, every build a test starts inherits them, however it builds its env.
+
+def hermetic_environment(environ: dict[str, str], scratch: Path) -> None:
+    """Point every configuration lookup of the tools under test at empty, test-owned places."""
+    for key in list(environ):
+        if key.startswith(MACHINE_PREFIXES) or key in MACHINE_VARIABLES:
+            del environ[key]
+    for name in ("config", "config-dirs", "docker"):
+        (scratch / name).mkdir(parents=True, exist_ok=True)
+    environ.update(
+        {
+            # pip reads /etc/pip.conf whatever XDG says; only PIP_CONFIG_FILE=/dev/null stops it.
+            "PIP_CONFIG_FILE": os.devnull,
+            "XDG_CONFIG_HOME": str(scratch / "config"),
+            "XDG_CONFIG_DIRS": str(scratch / "config-dirs"),
+            "NETRC": str(scratch / "no-netrc"),
+            "DOCKER_CONFIG": str(scratch / "docker"),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        }
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A hermetic environment, and caches of this test session only.
+
+    Set in the environment, every build a test starts inherits them, however it builds its env,
+    so no test passes (or fails) on this machine's configuration or another run's leftovers.
     """
+    hermetic_environment(os.environ, Path(tempfile.mkdtemp(prefix="lambda-builder-test-home-")))
     prefix = f"lambda-builder-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     os.environ["LAMBDA_BUILDER_CACHE_VOLUME"] = prefix
     os.environ["LAMBDA_BUILDER_CACHE_DIR"] = tempfile.mkdtemp(prefix="lambda-builder-test-cache-")

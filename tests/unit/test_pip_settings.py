@@ -11,9 +11,8 @@ import pytest
 
 from builder import redact as redact_module
 from builder.pip_settings import forwarded_settings, pip_config_files
+from builder.pip_settings import site_config_dirs as real_site_config_dirs
 from builder.redact import redact
-
-GLOBAL_CONFIG = Path("/etc/pip.conf")  # read when the host has one; never written by tests
 
 
 @pytest.fixture(autouse=True)
@@ -28,18 +27,17 @@ def _config(path: Path, text: str) -> Path:
     return path
 
 
-def _user_files(files: list[Path]) -> list[Path]:
-    return [path for path in files if path != GLOBAL_CONFIG]
-
-
-def test_config_files_are_found_in_pips_order_with_pip_config_file_last(tmp_path: Path) -> None:
+def test_config_files_are_found_in_pips_order_with_pip_config_file_last(
+    tmp_path: Path, site_config: list[Path]
+) -> None:
     home = tmp_path / "home"
+    xdg_site = _config(site_config[0] / "pip.conf", "[global]\n")
+    etc = _config(site_config[1] / "pip.conf", "[global]\n")
     legacy = _config(home / ".pip" / "pip.conf", "[global]\n")
     xdg = _config(home / ".config" / "pip" / "pip.conf", "[global]\n")
     explicit = _config(tmp_path / "explicit.conf", "[global]\n")
     files = pip_config_files({"HOME": str(home), "PIP_CONFIG_FILE": str(explicit)})
-    assert _user_files(files) == [legacy, xdg, explicit]
-    assert files[0] == GLOBAL_CONFIG or GLOBAL_CONFIG not in files
+    assert files == [xdg_site, etc, legacy, xdg, explicit]
 
 
 def test_xdg_config_home_replaces_dot_config(tmp_path: Path) -> None:
@@ -47,12 +45,30 @@ def test_xdg_config_home_replaces_dot_config(tmp_path: Path) -> None:
     _config(home / ".config" / "pip" / "pip.conf", "[global]\n")
     xdg = _config(tmp_path / "xdg" / "pip" / "pip.conf", "[global]\n")
     environ = {"HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
-    assert _user_files(pip_config_files(environ)) == [xdg]
+    assert pip_config_files(environ) == [xdg]
 
 
 def test_missing_files_are_skipped(tmp_path: Path) -> None:
     environ = {"HOME": str(tmp_path), "PIP_CONFIG_FILE": str(tmp_path / "absent.conf")}
-    assert _user_files(pip_config_files(environ)) == []
+    assert pip_config_files(environ) == []
+
+
+def test_site_config_dirs_follow_xdg_config_dirs_then_etc() -> None:
+    environ = {"XDG_CONFIG_DIRS": "/opt/a:/opt/b"}
+    assert real_site_config_dirs(environ) == [Path("/opt/a/pip"), Path("/opt/b/pip"), Path("/etc")]
+    assert real_site_config_dirs({}) == [Path("/etc/xdg/pip"), Path("/etc")]
+
+
+def test_a_site_config_is_read_and_user_config_wins(
+    tmp_path: Path, site_config: list[Path]
+) -> None:
+    _config(site_config[1] / "pip.conf", "[global]\nindex-url = https://site.example/simple\n")
+    assert forwarded_settings({"HOME": str(tmp_path)}).environment == {
+        "PIP_INDEX_URL": "https://site.example/simple"
+    }
+    _config(tmp_path / ".pip" / "pip.conf", "[global]\nindex-url = https://user.example/simple\n")
+    env = forwarded_settings({"HOME": str(tmp_path)}).environment
+    assert env["PIP_INDEX_URL"] == "https://user.example/simple"
 
 
 def test_pip_config_file_set_to_devnull_disables_every_file(tmp_path: Path) -> None:
