@@ -10,6 +10,7 @@ from builder.api import PythonPipDependencyBuilder, build_dependencies
 from builder.architectures import Architecture
 from builder.config import BuildConfig, IndexConfig
 from builder.errors import BuilderError, MissingDependenciesError
+from builder.version import __version__
 
 __all__ = [
     "Architecture",
@@ -18,6 +19,6 @@ __all__ = [
     "IndexConfig",
     "MissingDependenciesError",
     "PythonPipDependencyBuilder",
+    "__version__",
     "build_dependencies",
 ]
-__version__ = "0.1.0"

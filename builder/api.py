@@ -39,14 +39,15 @@ class BuildRequest:
 
 def _run_pipeline(
     request: BuildRequest, parsed: ParsedRequirements | None, scratch: Path, ui: BuildUI
-) -> tuple[PipelineResult, Path, str | None]:
+) -> tuple[PipelineResult, Path, str | None, str]:
+    """The pipeline's result, the dependency tree, the base image and the cache outcome."""
     if not request.config.use_container:
         from builder.host.runner import run_on_host
 
-        result, target_dir = run_on_host(
+        result, target_dir, cache = run_on_host(
             request.runtime, request.architecture, request.config, parsed, scratch, ui
         )
-        return result, target_dir, None
+        return result, target_dir, None, cache
     from builder.docker.runner import run_in_container
 
     return run_in_container(
@@ -120,7 +121,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         ui.warning(request.target, message)
     scratch = Path(tempfile.mkdtemp(prefix="lambda-builder-"))
     try:
-        result, target_dir, image = _run_pipeline(request, parsed, scratch, ui)
+        result, target_dir, image, cache = _run_pipeline(request, parsed, scratch, ui)
         output, bundle = None, BundleOutcome()
         status, error, error_kind = result.status, None, None
         if result.error:
@@ -142,6 +143,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         python=result.python,
         mode="container" if request.config.use_container else "host",
         image=image,
+        dependency_cache=cache,
         input=str(request.input_source or request.requirements) if request.requirements else None,
         input_kind=request.input_kind or ("requirements.txt" if request.requirements else None),
         output=output,

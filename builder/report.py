@@ -119,6 +119,9 @@ class TargetReport(BaseModel):
     python: str = ""
     mode: Literal["container", "host"]
     image: str | None = None
+    # "hit": the dependency tree came from the whole-build cache; "miss": built (and stored);
+    # "off": --no-cache.
+    dependency_cache: Literal["hit", "miss", "off"] | None = None
     input: str | None = None
     input_kind: str | None = None
     output: str | None = None

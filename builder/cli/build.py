@@ -13,6 +13,7 @@ from builder.api import BuildRequest, build_target
 from builder.architectures import Architecture, parse_architecture
 from builder.config import ArtifactOptions, BuildConfig, IndexConfig
 from builder.errors import BuilderError, UsageError
+from builder.host.build_cache import default_cache_dir
 from builder.inputs import select_input
 from builder.redact import redact, register_secret, secrets_in_url
 from builder.report import BuildReport, TargetReport, summarize, write_report
@@ -37,14 +38,6 @@ def default_ca_bundle(explicit: str | None) -> Path | None:
         if value and Path(value).is_file():
             return Path(value)
     return None
-
-
-def default_cache_dir() -> Path:
-    """The host-mode cache: LAMBDA_BUILDER_CACHE_DIR, else the XDG cache directory."""
-    if os.environ.get("LAMBDA_BUILDER_CACHE_DIR"):
-        return Path(os.environ["LAMBDA_BUILDER_CACHE_DIR"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "lambda-builder"
 
 
 def config_from_args(args: argparse.Namespace) -> BuildConfig:

@@ -16,11 +16,19 @@ from builder.docker.image import ensure_builder_image
 from builder.errors import DockerError
 from builder.events import relay_line
 from builder.host import workspace as ws
+from builder.host.build_cache import (
+    BuildStore,
+    build_key,
+    default_cache_dir,
+    normalized_environment,
+    run_cached,
+)
 from builder.job import PipelineResult
 from builder.pip_settings import forwarded_settings
 from builder.requirements_file import ParsedRequirements
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
+from builder.version import __version__
 
 RUN_ROOT = PurePosixPath("/lambda-builder")
 CACHE_MOUNT = "/lambda-builder-cache"
@@ -99,7 +107,7 @@ def run_in_container(
     parsed: ParsedRequirements | None,
     scratch: Path,
     ui: BuildUI,
-) -> tuple[PipelineResult, Path, str]:
+) -> tuple[PipelineResult, Path, str, str]:
     target = f"{runtime.name}/{architecture.value}"
     engine = connect()
     ssh = ssh_forwarding(os.environ, engine_is_local=engine.is_local) if config.ssh else None
@@ -126,13 +134,57 @@ def run_in_container(
     )
     # pip configuration forwarded from this host gets the same netrc / same-host credentials.
     environment = ws.rewrite_loopback(complete_pip_env(environment, os.environ), loopback_alias)
+    key_environment = normalized_environment(environment)  # before the agent's socket path
     if ssh is not None:  # --ssh: the agent's socket is mounted, never a key
         volumes.update(ssh.volumes)
         environment.update(ssh.environment)
         for message in ssh.warnings:
             ui.warning(target, message)
+    store = BuildStore(config.cache_dir or default_cache_dir()) if use_cache else None
+    identity = {
+        "tool": __version__,
+        "runtime": runtime.name,
+        "architecture": architecture.value,
+        "glibc": runtime.glibc_text,
+        "image": image,
+        "environment": key_environment,
+    }
+
+    def run() -> tuple[PipelineResult, Path]:
+        return _run_job(
+            engine,
+            image,
+            runtime,
+            architecture,
+            workspace,
+            environment,
+            network_mode,
+            volumes,
+            scratch,
+            ui,
+        )
+
+    cached = run_cached(
+        store, lambda: build_key(workspace.host_dir, workspace.run_root, identity), run, target, ui
+    )
+    return cached.result, cached.tree, base_image, cached.state
+
+
+def _run_job(
+    engine: Engine,
+    image: str,
+    runtime: Runtime,
+    architecture: Architecture,
+    workspace: ws.Workspace,
+    environment: dict[str, str],
+    network_mode: str | None,
+    volumes: dict[str, dict[str, str]],
+    scratch: Path,
+    ui: BuildUI,
+) -> tuple[PipelineResult, Path]:
+    target = f"{runtime.name}/{architecture.value}"
     output = scratch / "output"
-    ui.step(target, f"starting a build container from {base_image}")
+    ui.step(target, "starting a build container")
     with BuildContainer(
         engine,
         image,
@@ -156,4 +208,4 @@ def run_in_container(
             ui.step(target, "copying the dependencies out of the container")
             box.copy_out(RUN_ROOT / "target", output)
     output.mkdir(exist_ok=True)
-    return result, output, base_image
+    return result, output

@@ -14,10 +14,19 @@ from builder.config import BuildConfig
 from builder.errors import EnvironmentMismatchError
 from builder.events import relay_line
 from builder.host import workspace as ws
+from builder.host.build_cache import (
+    BuildStore,
+    build_key,
+    default_cache_dir,
+    normalized_environment,
+    run_cached,
+)
 from builder.job import PipelineResult
+from builder.pip_settings import forwarded_settings
 from builder.requirements_file import ParsedRequirements, marker_variables
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
+from builder.version import __version__
 
 _ARCH_KEYS = ["platform_machine"]
 _OS_KEYS = ["sys_platform", "platform_system", "os_name", "platform_release"]
@@ -76,7 +85,7 @@ def run_on_host(
     parsed: ParsedRequirements | None,
     scratch: Path,
     ui: BuildUI,
-) -> tuple[PipelineResult, Path]:
+) -> tuple[PipelineResult, Path, str]:
     target = f"{runtime.name}/{architecture.value}"
     python = find_python(runtime)
     keys = foreign_keys(architecture)
@@ -98,12 +107,38 @@ def run_on_host(
         foreign_marker_keys=keys,
         allow_builds=host_architecture(platform.machine()) is architecture,
     )
+    store = BuildStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
+    identity = {
+        "tool": __version__,
+        "runtime": runtime.name,
+        "architecture": architecture.value,
+        "glibc": runtime.glibc_text,
+        "python": python,
+        "environment": normalized_environment(forwarded_settings(os.environ).environment),
+    }
+    local = parsed.local_paths() if parsed else []
+    cached = run_cached(
+        store,
+        lambda: build_key(workspace.host_dir, workspace.run_root, identity, local),
+        lambda: _run_job(python, workspace, target, ui),
+        target,
+        ui,
+    )
+    warning = newer_glibc_warning(cached.result, runtime)
+    if warning:
+        ui.warning(target, warning)
+    return cached.result, cached.tree, cached.state
+
+
+def _run_job(
+    python: str, workspace: ws.Workspace, target: str, ui: BuildUI
+) -> tuple[PipelineResult, Path]:
     env = dict(os.environ)
     env.update(workspace.environment())
     process = subprocess.Popen(
         workspace.command(python),
         env=env,
-        cwd=scratch,
+        cwd=workspace.host_dir,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -113,11 +148,7 @@ def run_on_host(
     for line in process.stdout:
         relay_line(line, target, ui)
     process.wait()
-    result = ws.read_result(workspace, target)
-    warning = newer_glibc_warning(result, runtime)
-    if warning:
-        ui.warning(target, warning)
-    return result, workspace.target_dir
+    return ws.read_result(workspace, target), workspace.target_dir
 
 
 def newer_glibc_warning(result: PipelineResult, runtime: Runtime) -> str | None:
