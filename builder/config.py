@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from builder.architectures import Architecture
 from builder.incontainer.protocol import DEFAULT_ALLOWLIST
+
+# pip's --keyring-provider values (builder.host.keyrings says what each does here).
+KeyringProvider = Literal["auto", "disabled", "import", "subprocess"]
+KEYRING_PROVIDERS: tuple[str, ...] = get_args(KeyringProvider)
 
 
 class IndexConfig(BaseModel):
@@ -52,5 +56,7 @@ class BuildConfig(BaseModel):
     quiet: bool = False
     compile_bytecode: bool = False
     ssh: bool = False
+    # None: PIP_KEYRING_PROVIDER or pip's configuration, else "auto".
+    keyring_provider: KeyringProvider | None = None
     artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
     docker_host_network: bool | None = None  # None: decide from where the engine runs

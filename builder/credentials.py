@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from builder.errors import UsageError
@@ -26,6 +27,12 @@ _DOCKER_DESKTOP_AGENT = "/run/host-services/ssh-auth.sock"
 class Credentials:
     username: str
     password: str = ""
+
+
+class CredentialLookup(Protocol):
+    """Asks a credential store (keyring) for an index URL's credentials; never raises."""
+
+    def __call__(self, url: str, username: str | None) -> Credentials | None: ...
 
 
 def remember(credentials: Credentials) -> Credentials:
@@ -98,35 +105,56 @@ def netrc_credentials(host: str, path: Path) -> Credentials | None:
     return remember(Credentials(login or "", password or ""))
 
 
-def complete_url(url: str, *, known: Iterable[str] = (), environ: Mapping[str, str]) -> str:
+def complete_url(
+    url: str,
+    *,
+    known: Iterable[str] = (),
+    environ: Mapping[str, str],
+    keyring: CredentialLookup | None = None,
+) -> str:
     """``url`` with credentials: its own, else those given for the same host and port in
-    another URL (``--index-url https://aws:TOKEN@...``), else ``~/.netrc``."""
+    another URL (``--index-url https://aws:TOKEN@...``), else ``~/.netrc``, else keyring.
+
+    A URL with a user name and no password (``https://oauth2accesstoken@...``, as pip's
+    subprocess keyring wants it) asks keyring for that user's password, and is otherwise
+    left as it is: the name may be a token.
+    """
     if not url.startswith(("http://", "https://")):
         return url
     own = credentials_in_url(url)
     if own is not None:
         remember(own)
-        return url
+        if own.password or keyring is None:
+            return url
+        found = keyring(without_credentials(url), own.username)
+        return with_credentials(url, remember(found)) if found is not None else url
     netloc = urlsplit(url).netloc.lower()
     for other in known:
         found = credentials_in_url(other)
         if found is not None and urlsplit(other).netloc.rpartition("@")[2].lower() == netloc:
             return with_credentials(url, remember(found))
     found = netrc_credentials(urlsplit(url).hostname or "", netrc_path(environ))
-    return with_credentials(url, found) if found is not None else url
+    if found is None and keyring is not None:
+        found = keyring(url, None)
+    return with_credentials(url, remember(found)) if found is not None else url
 
 
-def complete_pip_env(env: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+def complete_pip_env(
+    env: Mapping[str, str], environ: Mapping[str, str], keyring: CredentialLookup | None = None
+) -> dict[str, str]:
     """pip's index variables with credentials filled in where this machine has them.
 
-    pip in a container cannot read the host's ``~/.netrc``, so what it would find there is
-    put in the URL it is handed (the job file, mode 0600, removed with the container).
+    pip in a container cannot read the host's ``~/.netrc`` or keyring, so what it would find
+    there is put in the URL it is handed (the job file, mode 0600, removed with the container).
     """
     completed = dict(env)
     known = [url for name in _URL_VARIABLES for url in env.get(name, "").split()]
     for name in _URL_VARIABLES:
         if env.get(name):
-            urls = [complete_url(url, known=known, environ=environ) for url in env[name].split()]
+            urls = [
+                complete_url(url, known=known, environ=environ, keyring=keyring)
+                for url in env[name].split()
+            ]
             completed[name] = " ".join(urls)
     return completed
 

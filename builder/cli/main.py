@@ -53,13 +53,16 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         " REQUESTS_CA_BUNDLE or PIP_CERT when set)",
     )
     parser.add_argument(
-        "--no-cache", action="store_true", help="ignore and do not fill the download/build cache"
+        "--no-cache",
+        action="store_true",
+        help="ignore and do not fill the caches (downloads, built wheels, finished builds)",
     )
     parser.add_argument(
         "--cache-dir",
         metavar="DIR",
-        help="cache directory for --no-container builds (default: LAMBDA_BUILDER_CACHE_DIR or "
-        "~/.cache/lambda-builder); container builds cache in a named volume",
+        help="where finished builds (and --no-container downloads) are cached (default: "
+        "LAMBDA_BUILDER_CACHE_DIR or ~/.cache/lambda-builder); container downloads are "
+        "cached in a named volume",
     )
     indexes = parser.add_argument_group("package indexes (credentials in URLs are never shown)")
     indexes.add_argument(
@@ -170,6 +173,11 @@ def make_parser() -> argparse.ArgumentParser:
             "verify", help="check a bundle or zip: ELF machine, glibc, imports, a handler call"
         )
     )
+    from builder.cli.cache import add_cache_arguments
+
+    add_cache_arguments(
+        commands.add_parser("cache", help="show or trim the cache of finished dependency sets")
+    )
     return parser
 
 
@@ -203,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_doctor(
                 [r.strip() for r in args.runtime.split(",") if r.strip()], args.base_image
             )
+        if args.command == "cache":
+            from builder.cli.cache import run_cache
+
+            return run_cache(args)
         if args.command == "verify":
             from builder.cli.verify import run_verify
 

@@ -252,11 +252,11 @@ class CachedRun:
     state: str  # "hit", "miss" or "off"
 
 
-def _age(seconds: float) -> str:
+def human_age(seconds: float) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
-            return f"{int(seconds // size)} {unit}"
-    return f"{int(seconds)} s"
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def run_cached(
@@ -278,7 +278,7 @@ def run_cached(
     if problem:
         ui.warning(target, problem)
     if hit is not None:
-        age = _age(max(0.0, time.time() - hit.created))
+        age = human_age(max(0.0, time.time() - hit.created))
         ui.step(target, f"dependencies unchanged: reusing the build from {age} ago")
         return CachedRun(hit.result, hit.tree, "hit")
     result, tree = run()
@@ -289,3 +289,21 @@ def run_cached(
     except OSError as error:
         ui.warning(target, f"could not keep this build in the cache ({error})")
     return CachedRun(result, tree, "miss")
+
+
+def prunable(
+    entries: Iterable[EntryInfo],
+    now: float,
+    older_than: float | None = None,
+    max_size: int | None = None,
+) -> list[EntryInfo]:
+    """Entries unused for ``older_than`` seconds, then least recently used beyond ``max_size``."""
+    doomed = [e for e in entries if older_than is not None and now - e.last_used > older_than]
+    kept = sorted((e for e in entries if e not in doomed), key=lambda e: e.last_used, reverse=True)
+    if max_size is not None:
+        total = 0
+        for entry in kept:
+            total += entry.size
+            if total > max_size:
+                doomed.append(entry)
+    return doomed

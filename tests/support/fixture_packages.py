@@ -30,6 +30,7 @@ __all__ = [
     "executable",
     "expand_tag",
     "module_name",
+    "pre311_sdist",
     "pure_wheel",
     "record_hash",
     "sdist",
@@ -448,6 +449,38 @@ def sdist(
         "setup.py": setup_py,
         **package_files,
     }
+    return _write_sdist(dest, name, version, members)
+
+
+_PRE_311_SETUP_PY = '''\
+"""Build script of the {name} test fixture: it runs on Python 3.10 and older only."""
+
+# wrapt 1.13 did this; inspect.formatargspec was removed in Python 3.11.
+from inspect import formatargspec  # noqa: F401
+
+from setuptools import setup
+
+setup(name={name!r}, version={version!r}, packages=[{module!r}])
+'''
+
+
+def pre311_sdist(dest: Path, name: str, version: str) -> Path:
+    """Write a setup.py-only sdist whose setup.py fails on Python 3.11 and later.
+
+    Like ``wrapt==1.13.3``'s, the setup.py imports ``inspect.formatargspec``, so pip's
+    metadata step ("python setup.py egg_info" or the PEP 517 hook) fails before any build.
+    """
+    module = module_name(name)
+    members = {
+        "PKG-INFO": _metadata(name, version, [], f"{name} test fixture sdist (pre-3.11)"),
+        "setup.py": _PRE_311_SETUP_PY.format(name=name, version=version, module=module),
+        f"{module}/__init__.py": _module_source(name, version),
+    }
+    return _write_sdist(dest, name, version, members)
+
+
+def _write_sdist(dest: Path, name: str, version: str, members: Mapping[str, str]) -> Path:
+    module = module_name(name)
     top = sdist_filename(name, version)[: -len(".tar.gz")]
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / sdist_filename(name, version)

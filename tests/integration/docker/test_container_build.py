@@ -306,8 +306,11 @@ def test_no_engine_is_a_clear_error(cli: Any, tmp_path: Path) -> None:
 def test_cache_reuses_built_wheels_by_content(
     cli: Any, catalog: Catalog, tmp_path: Path, standin_311: str
 ) -> None:
-    # A volume of this test alone: the first build must really build.
-    env = {"LAMBDA_BUILDER_CACHE_VOLUME": f"lambda-builder-test-cache-{tmp_path.name}"}
+    # A volume and cache directory of this test alone: the first build must really build.
+    env = {
+        "LAMBDA_BUILDER_CACHE_VOLUME": f"lambda-builder-test-cache-{tmp_path.name}",
+        "LAMBDA_BUILDER_CACHE_DIR": str(tmp_path / "cache"),
+    }
     args = [
         "build",
         "-r",
@@ -322,8 +325,11 @@ def test_cache_reuses_built_wheels_by_content(
     first = cli(*args, "-o", str(tmp_path / "one"), env=env)
     assert first.returncode == 0, first.stderr
     assert "Building wheel for cextpkg" in first.stderr
+    # Another dependency set (no whole-build cache hit) that still needs cextpkg's wheel.
+    (tmp_path / "requirements.txt").write_text("cextpkg==1.0\npurepkg==1.0\n")
     second = cli(*args, "-o", str(tmp_path / "two"), env=env)
     assert second.returncode == 0, second.stderr
+    assert "reusing the build" not in second.stderr
     assert "Building wheel for cextpkg" not in second.stderr
     assert (tmp_path / "two" / "cextpkg").is_dir()
     third = cli(*args, "--no-cache", "-o", str(tmp_path / "three"), env=env)
