@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STANDINS ?= python3.11:x86_64 python3.11:arm64 python3.13:x86_64 python3.9:x86_64
 PYTEST_ARGS ?=
 
-.PHONY: install docker standins lint typecheck test-unit test-integration test bench clean
+.PHONY: install docker standins lint typecheck test-unit test-integration test bench bench-compare clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,8 @@ standins: docker
 	scripts/build-standin-images $(STANDINS)
 
 lint: install
-	$(VENV)/bin/ruff check builder tests bench
-	$(VENV)/bin/ruff format --check builder tests bench
+	$(VENV)/bin/ruff check builder tests bench bench/compare
+	$(VENV)/bin/ruff format --check builder tests bench bench/compare
 
 typecheck: install
 	$(VENV)/bin/mypy builder
@@ -48,6 +48,12 @@ test-network: install
 
 bench: install
 	for bench in bench/*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
+
+# Against `sam build --use-container` and uv (Docker, QEMU for arm64, PyPI; minutes, not seconds):
+# make bench-compare COMPARE_ARGS="--workloads web --archs x86_64 --json results.json"
+COMPARE_ARGS ?=
+bench-compare: install
+	$(PY) bench/compare $(COMPARE_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

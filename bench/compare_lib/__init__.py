@@ -1,0 +1,1 @@
+"""Helpers of ``bench/compare``: workloads, timed runs, prerequisites, SAM and the report."""
