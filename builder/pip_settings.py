@@ -32,6 +32,9 @@ _PIP_KEYS = {
     "retries": "PIP_RETRIES",
     "pre": "PIP_PRE",
 }
+# Later sections win: the pipeline runs `pip download` and `pip wheel`, so those override
+# [install], which many users set for the index alone.
+_SECTIONS = ("global", "install", "wheel", "download")
 
 
 @dataclass
@@ -79,9 +82,7 @@ def forwarded_settings(environ: Mapping[str, str]) -> ForwardedSettings:
     settings = ForwardedSettings()
     parser = configparser.ConfigParser()
     parser.read([str(path) for path in pip_config_files(environ)])
-    # Later sections win: the pipeline runs `pip download` and `pip wheel`, so those override
-    # [install], which many users set for the index alone.
-    for section in ("global", "install", "wheel", "download"):
+    for section in _SECTIONS:
         if not parser.has_section(section):
             continue
         for key, variable in _PIP_KEYS.items():
@@ -100,6 +101,17 @@ def forwarded_settings(environ: Mapping[str, str]) -> ForwardedSettings:
     if environ.get("PIP_CERT"):
         settings.cert = Path(environ["PIP_CERT"])
     return settings
+
+
+def pip_config_value(key: str, environ: Mapping[str, str]) -> str | None:
+    """A key of pip's configuration files (its variables aside), as our pip commands read it."""
+    parser = configparser.ConfigParser()
+    parser.read([str(path) for path in pip_config_files(environ)])
+    found = None
+    for section in _SECTIONS:
+        if parser.has_option(section, key):
+            found = parser.get(section, key)
+    return found
 
 
 def _set(settings: ForwardedSettings, variable: str, raw: str) -> None:

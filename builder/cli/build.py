@@ -63,6 +63,7 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
         quiet=args.quiet,
         compile_bytecode=args.compile_bytecode,
         ssh=args.ssh,
+        keyring_provider=args.keyring_provider,
         artifacts=ArtifactOptions(
             zip_path=Path(args.zip).resolve() if args.zip else None,
             layer_zip_path=Path(args.layer_zip).resolve() if args.layer_zip else None,

@@ -15,6 +15,17 @@ from builder.errors import BuilderError
 from builder.redact import redact
 
 
+def _keyring_provider(value: str) -> str:
+    from builder.config import KEYRING_PROVIDERS
+
+    if value not in KEYRING_PROVIDERS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not one of {', '.join(KEYRING_PROVIDERS)} "
+            f"(from the option or {ENV_PREFIX}KEYRING_PROVIDER)"
+        )
+    return value
+
+
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "source_dir",
@@ -84,6 +95,15 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="allow plain HTTP or an unverified certificate for HOST; repeatable",
+    )
+    indexes.add_argument(
+        "--keyring-provider",
+        type=_keyring_provider,
+        default=os.environ.get(f"{ENV_PREFIX}KEYRING_PROVIDER") or None,
+        metavar="{auto,disabled,import,subprocess}",
+        help="ask keyring for index credentials that URLs, variables and netrc do not give, "
+        "as pip does (default: PIP_KEYRING_PROVIDER or pip's keyring-provider, else auto: the "
+        "keyring library if importable, else a keyring executable on PATH, else none)",
     )
     inputs = parser.add_argument_group("project inputs")
     inputs.add_argument(

@@ -15,6 +15,7 @@ from builder.docker.engine import Engine, connect
 from builder.docker.image import ensure_builder_image
 from builder.errors import DockerError
 from builder.events import relay_line
+from builder.host import keyrings
 from builder.host import workspace as ws
 from builder.host.build_cache import (
     BuildStore,
@@ -109,6 +110,7 @@ def run_in_container(
     ui: BuildUI,
 ) -> tuple[PipelineResult, Path, str, str]:
     target = f"{runtime.name}/{architecture.value}"
+    keyring = keyrings.index_keyring(config.keyring_provider)  # a missing one fails first
     engine = connect()
     ssh = ssh_forwarding(os.environ, engine_is_local=engine.is_local) if config.ssh else None
     base_image = runtime.base_image(architecture, config.base_image)
@@ -125,6 +127,7 @@ def run_in_container(
         copy_inputs=True,
         cache_dir=CACHE_MOUNT if use_cache else None,
         loopback_alias=loopback_alias,
+        keyring=keyring,
     )
     environment = container_environment(config, workspace)
     volumes = (
@@ -132,8 +135,12 @@ def run_in_container(
         if use_cache
         else {}
     )
-    # pip configuration forwarded from this host gets the same netrc / same-host credentials.
-    environment = ws.rewrite_loopback(complete_pip_env(environment, os.environ), loopback_alias)
+    # pip configuration forwarded from this host gets the same credentials (host, netrc, keyring).
+    environment = ws.rewrite_loopback(
+        complete_pip_env(environment, os.environ, keyring), loopback_alias
+    )
+    for message in keyrings.take_warnings(keyring):
+        ui.warning(target, message)
     key_environment = normalized_environment(environment)  # before the agent's socket path
     if ssh is not None:  # --ssh: the agent's socket is mounted, never a key
         volumes.update(ssh.volumes)

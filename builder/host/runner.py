@@ -13,6 +13,7 @@ from builder.architectures import Architecture, host_architecture
 from builder.config import BuildConfig
 from builder.errors import EnvironmentMismatchError
 from builder.events import relay_line
+from builder.host import keyrings
 from builder.host import workspace as ws
 from builder.host.build_cache import (
     BuildStore,
@@ -87,6 +88,7 @@ def run_on_host(
     ui: BuildUI,
 ) -> tuple[PipelineResult, Path, str]:
     target = f"{runtime.name}/{architecture.value}"
+    keyring = keyrings.index_keyring(config.keyring_provider)
     python = find_python(runtime)
     keys = foreign_keys(architecture)
     check_markers(parsed, keys, target)
@@ -106,7 +108,10 @@ def run_on_host(
         cache_dir=cache,
         foreign_marker_keys=keys,
         allow_builds=host_architecture(platform.machine()) is architecture,
+        keyring=keyring,
     )
+    for message in keyrings.take_warnings(keyring):
+        ui.warning(target, message)
     store = BuildStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
     identity = {
         "tool": __version__,

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from builder.architectures import Architecture
 from builder.config import BuildConfig, IndexConfig
-from builder.credentials import complete_pip_env
+from builder.credentials import CredentialLookup, complete_pip_env
 from builder.errors import PipelineError
 from builder.host import sources
 from builder.job import JobSpec, PipelineResult, target_spec
@@ -67,7 +67,10 @@ def stage_program(destination: Path) -> None:
 
 
 def pip_environment(
-    index: IndexConfig, options: IndexOptions | None, map_link: dict[str, str]
+    index: IndexConfig,
+    options: IndexOptions | None,
+    map_link: dict[str, str],
+    keyring: CredentialLookup | None = None,
 ) -> dict[str, str]:
     """pip's index settings as ``PIP_*`` variables; the command line wins over the file."""
     options = options or IndexOptions()
@@ -94,7 +97,7 @@ def pip_environment(
     ):
         if flag:
             env[key] = "1"
-    return complete_pip_env(env, os.environ)  # credentials from netrc / the same host
+    return complete_pip_env(env, os.environ, keyring)  # from the same host, netrc, keyring
 
 
 def download_set(parsed: ParsedRequirements) -> ParsedRequirements:
@@ -158,6 +161,7 @@ def prepare(
     foreign_marker_keys: Sequence[str] = (),
     allow_builds: bool = True,
     loopback_alias: str | None = None,
+    keyring: CredentialLookup | None = None,
 ) -> None:
     """Write everything the pipeline needs; the job file may hold credentials, so it is 0600."""
     host = workspace.host_dir
@@ -184,7 +188,7 @@ def prepare(
         hashes=parsed.hashes() if parsed else {},
         local_projects=[mapping[str(p)] for p in parsed.local_projects()] if parsed else [],
         pip_env=rewrite_loopback(
-            pip_environment(config.index, parsed.index if parsed else None, mapping),
+            pip_environment(config.index, parsed.index if parsed else None, mapping, keyring),
             loopback_alias,
         ),
         cache_dir=cache_dir,

@@ -1,4 +1,4 @@
-"""Index credentials from URLs, tool variables and netrc; SSH agent forwarding."""
+"""Index credentials from URLs, tool variables, netrc and keyring; SSH agent forwarding."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from builder.credentials import (
+    Credentials,
     complete_pip_env,
     complete_url,
     expand_variables,
@@ -179,3 +180,67 @@ def test_ssh_without_an_agent_is_a_clear_error(environ: dict[str, str], message:
 def test_ssh_with_a_remote_engine_is_refused(agent_socket: str) -> None:
     with pytest.raises(UsageError, match="remote engine"):
         ssh_forwarding({"SSH_AUTH_SOCK": agent_socket}, engine_is_local=False, platform="linux")
+
+
+class Keyring:
+    """A keyring with one entry per (service, username); records what it was asked."""
+
+    def __init__(self, entries: dict[tuple[str, str | None], Credentials]):
+        self.entries = entries
+        self.asked: list[tuple[str, str | None]] = []
+
+    def __call__(self, url: str, username: str | None) -> Credentials | None:
+        self.asked.append((url, username))
+        return self.entries.get((url, username))
+
+
+INDEX = "https://corp.example/simple/"
+
+
+def test_keyring_fills_a_url_nothing_else_gives_credentials(tmp_path: Path) -> None:
+    keyring = Keyring({(INDEX, None): Credentials("aws", "k3y/ring:pa55")})
+    url = complete_url(INDEX, environ={"NETRC": str(tmp_path / "none")}, keyring=keyring)
+    assert url == "https://aws:k3y%2Fring%3Apa55@corp.example/simple/"
+    assert "k3y" not in redact(f"{url} k3y/ring:pa55 k3y%2Fring%3Apa55")
+
+
+def test_url_same_host_and_netrc_credentials_win_over_keyring(netrc_file: Path) -> None:
+    keyring = Keyring({(INDEX, None): Credentials("aws", "from-keyring")})
+    environ = {"NETRC": str(netrc_file)}
+    assert "n3trc-pa55" in complete_url(INDEX, environ=environ, keyring=keyring)
+    own = "https://me:mine@corp.example/simple/"
+    assert complete_url(own, environ=environ, keyring=keyring) == own
+    env = complete_pip_env(
+        {
+            "PIP_INDEX_URL": "https://aws:T0KEN@other.example/a/",
+            "PIP_EXTRA_INDEX_URL": "https://other.example/b/",
+        },
+        environ,
+        keyring,
+    )
+    assert env["PIP_EXTRA_INDEX_URL"] == "https://aws:T0KEN@other.example/b/"
+    assert keyring.asked == []
+
+
+def test_a_user_name_without_password_asks_keyring_for_that_user(tmp_path: Path) -> None:
+    # pip's subprocess provider documents this form: https://oauth2accesstoken@host/...
+    keyring = Keyring({(INDEX, "oauth2accesstoken"): Credentials("oauth2accesstoken", "ya29.t0k")})
+    environ = {"NETRC": str(tmp_path / "none")}
+    url = complete_url(
+        INDEX.replace("//", "//oauth2accesstoken@"), environ=environ, keyring=keyring
+    )
+    assert url == "https://oauth2accesstoken:ya29.t0k@corp.example/simple/"
+    token = "https://gh-T0KEN-1234@corp.example/simple/"  # a token as the user name stays
+    assert complete_url(token, environ=environ, keyring=keyring) == token
+    assert keyring.asked == [(INDEX, "oauth2accesstoken"), (INDEX, "gh-T0KEN-1234")]
+
+
+def test_keyring_is_not_asked_about_paths(tmp_path: Path) -> None:
+    keyring = Keyring({})
+    env = complete_pip_env(
+        {"PIP_FIND_LINKS": "/lambda-builder/inputs/wheels file:///srv/wheels"},
+        {"NETRC": str(tmp_path / "none")},
+        keyring,
+    )
+    assert env["PIP_FIND_LINKS"] == "/lambda-builder/inputs/wheels file:///srv/wheels"
+    assert keyring.asked == []
