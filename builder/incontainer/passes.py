@@ -8,18 +8,26 @@ import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .protocol import EVENT_PREFIX, MissingPackage
-from .tags import DistFile, parse_filename
+from .tags import DistFile, canonical_name, parse_filename
 
 TAIL_LINES = 80
+COLLECTING_LINES = 8
+
+_COLLECTING = re.compile(
+    r"^(Collecting|Processing) |^\s+(Downloading|Using cached|File was already downloaded) "
+)
 
 
 @dataclass
 class Outcome:
     returncode: int
     tail: list[str]
+    # pip's latest "Collecting ..." lines and the file line under each: a long build log
+    # pushes them out of the tail, and they name the package whose metadata step failed.
+    collecting: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -40,6 +48,7 @@ def make_runner(base_env: dict[str, str], verbose: bool) -> Runner:
         env.setdefault("PIP_NO_INPUT", "1")
         env.setdefault("PIP_ROOT_USER_ACTION", "ignore")
         tail: deque[str] = deque(maxlen=TAIL_LINES)
+        collecting: deque[str] = deque(maxlen=COLLECTING_LINES)
         process = subprocess.Popen(
             argv,
             env=env,
@@ -54,10 +63,12 @@ def make_runner(base_env: dict[str, str], verbose: bool) -> Runner:
             if line.startswith(EVENT_PREFIX):
                 line = line[len(EVENT_PREFIX) :]
             tail.append(line)
+            if _COLLECTING.match(line):
+                collecting.append(line)
             if verbose:
                 sys.stdout.write(f"    {line}\n")
                 sys.stdout.flush()
-        return Outcome(process.wait(), list(tail))
+        return Outcome(process.wait(), list(tail), list(collecting))
 
     return run
 
@@ -148,6 +159,126 @@ def missing_from_download_failure(tail: list[str]) -> list[MissingPackage]:
             )
         ]
     return []
+
+
+# How pip (20.3 to 26) says an sdist could not produce its metadata: the legacy
+# "setup.py egg_info", the PEP 517 metadata hook, or get_requires_for_build_wheel, which runs
+# the same setup.py first.
+_METADATA_FAILED = re.compile(
+    r"metadata-generation-failed|egg_info did not run successfully|"
+    r"Preparing metadata \(\S+\) did not run successfully|"
+    r"Getting requirements to build wheel did not run successfully"
+)
+_FAILED_PACKAGE = (
+    re.compile(r"Failed to build '([^']+)' when getting requirements"),  # pip 25.2+
+    re.compile(r"^╰─> (?!See above)(\S+)$"),  # under "Encountered error while generating ..."
+)
+_COLLECTED = re.compile(r"^Collecting (\S+)")
+_FILE_LINE = re.compile(r"^\s+(?:Downloading|Using cached|File was already downloaded) (\S+)")
+
+
+@dataclass
+class Unpreparable:
+    """A package whose sdist could not produce metadata, as far as pip's output tells."""
+
+    name: str
+    version: str  # "" when pip's output does not show it
+    detail: str
+
+
+def metadata_failure(lines: list[str]) -> Unpreparable | None:
+    """The package whose metadata step stopped pip, from its output (``collecting`` + tail).
+
+    pip prepares one candidate at a time and stops at the first metadata failure, so the last
+    "Collecting" line is the culprit when the failure message does not name it.
+    """
+    if not _METADATA_FAILED.search("\n".join(lines)):
+        return None
+    named = _named_package(lines)
+    found = _collecting_line(lines, named)
+    if found is None:
+        return Unpreparable(named, "", "\n".join(_last_words(lines))) if named else None
+    match = _COLLECTED.match(lines[found])
+    assert match is not None
+    name, spec = _split(match.group(1))
+    version = _file_version(lines[found + 1 : found + 2], name) or _exact_version(spec)
+    return Unpreparable(name, version, "\n".join([lines[found].strip(), *_last_words(lines)]))
+
+
+def _named_package(lines: list[str]) -> str | None:
+    for line in reversed(lines):
+        for pattern in _FAILED_PACKAGE:
+            match = pattern.search(line)
+            if match:
+                return match.group(1)
+    return None
+
+
+def _collecting_line(lines: list[str], name: str | None) -> int | None:
+    for index in range(len(lines) - 1, -1, -1):
+        match = _COLLECTED.match(lines[index])
+        if match and (name is None or _same(_split(match.group(1))[0], name)):
+            return index
+    return None
+
+
+def _same(one: str, other: str) -> bool:
+    return canonical_name(one) == canonical_name(other)
+
+
+def _file_version(lines: list[str], name: str) -> str:
+    """The version in the file name of pip's "Downloading URL" / "Using cached FILE" line."""
+    for line in lines:
+        match = _FILE_LINE.match(line)
+        if match:
+            dist = parse_filename(match.group(1).split("#")[0].rsplit("/", 1)[-1])
+            if dist is not None and _same(dist.name, name):
+                return dist.version
+    return ""
+
+
+def _exact_version(spec: str) -> str:
+    match = re.fullmatch(r"(?:\[[^\]]*\])?===?([^,;*\s]+)", spec)
+    return match.group(1) if match else ""
+
+
+def _last_words(lines: list[str]) -> list[str]:
+    """The subprocess's last line before pip's "[end of output]": usually the exception."""
+    for index in range(len(lines) - 1, 0, -1):
+        if lines[index].strip() == "[end of output]":
+            words = [line.strip() for line in lines[:index] if line.strip()]
+            return words[-1:]
+    return []
+
+
+def newer_versions(index_output: list[str], version: str) -> list[str] | None:
+    """Releases newer than ``version``, oldest first, from ``pip index versions``; None when
+    the index could not be asked (pip older than 21.2 has no ``index`` command) or does not
+    list ``version`` (so nothing can be ordered against it)."""
+    for line in index_output:
+        if line.startswith("Available versions:"):
+            listed = [v.strip() for v in line.split(":", 1)[1].split(",") if v.strip()]
+            if version in listed:  # pip lists them newest first
+                return listed[: listed.index(version)][::-1]
+    return None
+
+
+def oldest_that_works(
+    candidates: list[str], works: Callable[[str], bool], budget: int = 5
+) -> str | None:
+    """Bisect ``candidates`` (oldest first) for the oldest that works, in ``budget`` tries.
+
+    Assumes that once a release supports a Python, the later ones do too.
+    """
+    low, high, found = 0, len(candidates) - 1, None
+    while low <= high and budget > 0:
+        middle = (low + high) // 2
+        budget -= 1
+        if works(candidates[middle]):
+            found, high = candidates[middle], middle - 1
+        else:
+            low = middle + 1
+    return found
 
 
 _PIP_BOILERPLATE = re.compile(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
-from .tags import Target, explicit_platforms
+from .tags import Target, canonical_name, explicit_platforms
 
 # CC/CXX pointing nowhere makes setuptools' build_ext fail to find a compiler, which is what
 # packages with optional C speedups test for before falling back to pure Python.
@@ -78,6 +79,19 @@ def download_sdist(name: str, spec_or_file: str, dest: str, hashed: bool = False
     )
 
 
+def index_versions(name: str) -> list[str]:
+    """The releases of ``name`` the index offers this interpreter, newest first."""
+    return pip("index", "versions", name)
+
+
+def download_release(name: str, version: str, dest: str) -> list[str]:
+    """Whether one release of ``name`` installs here: a wheel for it, or an sdist whose
+    metadata step succeeds on this interpreter."""
+    return pip(
+        "download", "--progress-bar", "off", "--no-deps", "--dest", dest, f"{name}=={version}"
+    )
+
+
 def build_wheel(source: str, dest: str) -> list[str]:
     return pip("wheel", "--progress-bar", "off", "--no-deps", "--wheel-dir", dest, source)
 
@@ -85,3 +99,19 @@ def build_wheel(source: str, dest: str) -> list[str]:
 def pinned_requirement_lines(name: str, version: str, hashes: list[str]) -> str:
     options = " ".join(f"--hash={value}" for value in hashes)
     return f"{name}=={version} {options}".rstrip() + "\n"
+
+
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def without_requirement(text: str, name: str) -> str | None:
+    """A requirements file's text without its lines for ``name``; None when it has none
+    (``name`` came in as someone's dependency)."""
+    kept, dropped = [], False
+    for line in text.splitlines():
+        match = None if line.lstrip().startswith(("-", "#")) else _REQUIREMENT_NAME.match(line)
+        if match and canonical_name(match.group(1)) == canonical_name(name):
+            dropped = True
+        else:
+            kept.append(line)
+    return "\n".join(kept) + "\n" if dropped else None

@@ -11,7 +11,17 @@ from .bytecode import compile_tree
 from .cache import BuildCache
 from .install import install_wheels
 from .markers import foreign_marker_uses
-from .passes import Outcome, Runner, compiler_tail, list_dists, missing_from_download_failure
+from .passes import (
+    Outcome,
+    Runner,
+    Unpreparable,
+    compiler_tail,
+    list_dists,
+    metadata_failure,
+    missing_from_download_failure,
+    newer_versions,
+    oldest_that_works,
+)
 from .protocol import Job, MissingPackage, PackageResult, Result, emit
 from .tags import DistFile, canonical_name, is_wheel_compatible, parse_filename
 
@@ -65,25 +75,79 @@ class Pipeline:
         return self.run(argv, env)
 
     # --- pass 1 -------------------------------------------------------------------------
-    def download_all(self) -> None:
+    def download_all(self) -> bool:
+        """The closure as pip picks it; False when what is missing leaves nothing to go on."""
         if not self.job.requirements_file:
-            return
+            return True
         emit("step", step="download", message="downloading the dependency closure")
         dest = self.path("downloads")
-        outcome = self.pip(cmd.download_all(self.job.requirements_file, dest))
-        self.cache.store_downloads(dest)
-        if not outcome.ok:
+        requirements: str | None = self.job.requirements_file
+        while requirements:
+            outcome = self.pip(cmd.download_all(requirements, dest))
+            self.cache.store_downloads(dest)
+            if outcome.ok:
+                for dist, path in list_dists(dest):
+                    self.sort(dist, path, how="wheel")
+                return True
+            requirements = self.skip_unpreparable(requirements, outcome)
+        return False
+
+    def skip_unpreparable(self, requirements: str, outcome: Outcome) -> str | None:
+        """Record why pass 1 failed; when a top-level requirement's sdist cannot even produce
+        its metadata, a requirements file without it, so the rest still resolve."""
+        failed = metadata_failure(outcome.collecting + outcome.tail)
+        if failed is None:
             missing = missing_from_download_failure(outcome.tail)
-            if missing:
-                self.result.missing.extend(missing)
-                return
-            raise PipelineFailure(
-                "pip-download",
-                "pip could not download the requirements:\n" + "\n".join(outcome.tail[-12:]),
-                download_hint(outcome.tail),
+            if not missing:
+                raise PipelineFailure(
+                    "pip-download",
+                    "pip could not download the requirements:\n" + "\n".join(outcome.tail[-12:]),
+                    download_hint(outcome.tail),
+                )
+            self.result.missing.extend(missing)
+            return None
+        if any(canonical_name(m.name) == canonical_name(failed.name) for m in self.result.missing):
+            return None  # dropped once already: another requirement needs it too
+        with open(requirements, encoding="utf-8") as stream:
+            rest = cmd.without_requirement(stream.read(), failed.name)
+        self.result.missing.append(self.unpreparable(failed, top_level=rest is not None))
+        if rest is None:
+            return None
+        path = self.path("unprepared", f"requirements-{len(self.result.missing)}.txt")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(rest)
+        return path
+
+    def unpreparable(self, failed: Unpreparable, top_level: bool) -> MissingPackage:
+        runtime, name = self.job.runtime, failed.name
+        newer = self.newer_release(name, failed.version) if failed.version else None
+        if newer and top_level:
+            hint = f"{name} {newer} or newer is on the index: require {name}>={newer}"
+        elif newer:
+            hint = (
+                f"{name} {newer} or newer is on the index: upgrade the package that requires "
+                f"{name} {failed.version}, or pin {name}>={newer}"
             )
-        for dist, path in list_dists(dest):
-            self.sort(dist, path, how="wheel")
+        else:
+            hint = (
+                f"found no newer release of {name} whose metadata step works under {runtime}: "
+                "replace it, or build for a runtime it supports"
+            )
+        reason = f"the sdist's metadata step fails under {runtime}"
+        return MissingPackage(name, failed.version, reason, hint, failed.detail)
+
+    def newer_release(self, name: str, version: str) -> str | None:
+        """The oldest release after ``version`` that downloads and prepares on this Python."""
+        emit("step", step="download", message=f"looking for a newer {name} that prepares here")
+        listed = self.pip(cmd.index_versions(name))
+        candidates = newer_versions(listed.tail, version) if listed.ok else None
+
+        def works(candidate: str) -> bool:
+            dest = self.path("unprepared", f"{canonical_name(name)}-{candidate}")
+            return self.pip(cmd.download_release(name, candidate, dest)).ok
+
+        return oldest_that_works(candidates or [], works)
 
     def sort(self, dist: DistFile, path: str, how: str, detail: str = "") -> None:
         self.state.versions.setdefault(dist.name, dist.version)
@@ -250,14 +314,17 @@ class Pipeline:
                 f"left out {len(plan.dropped)} scripts/headers/data files that have no place "
                 "in a Lambda bundle"
             )
+        self.record_packages()
+        if self.job.compile_bytecode:
+            self.result.warnings += compile_tree(self.job.target_dir)
+
+    def record_packages(self) -> None:
         for name in sorted(self.state.chosen):
             path, how, detail = self.state.chosen[name]
             version = self.state.versions.get(name) or _version_of(path)
             self.result.packages.append(
                 PackageResult(name, version, os.path.basename(path), how, detail)
             )
-        if self.job.compile_bytecode:
-            self.result.warnings += compile_tree(self.job.target_dir)
 
     def check_foreign_markers(self) -> None:
         if not self.job.foreign_marker_keys:
@@ -273,8 +340,7 @@ class Pipeline:
             )
 
     def execute(self) -> Result:
-        self.download_all()
-        if self.result.missing:
+        if not self.download_all():
             self.result.status = "missing"
             return self.result
         self.build_local_projects()
@@ -286,13 +352,14 @@ class Pipeline:
         self.check_foreign_markers()
         if self.result.missing:
             self.result.status = "missing"
+            self.record_packages()  # what did resolve, so one report shows everything at once
             return self.result
         self.install()
         return self.result
 
     def clean(self) -> None:
         """Every intermediate file goes; only the target directory and the cache stay."""
-        for part in ("downloads", "explicit", "sdists", "built", "local", "pins"):
+        for part in ("downloads", "explicit", "sdists", "built", "local", "pins", "unprepared"):
             shutil.rmtree(self.path(part), ignore_errors=True)
 
 

@@ -8,12 +8,17 @@ from pathlib import Path
 import pytest
 
 from builder.incontainer.passes import (
+    TAIL_LINES,
     compiler_tail,
     list_dists,
     make_runner,
+    metadata_failure,
     missing_from_download_failure,
+    newer_versions,
+    oldest_that_works,
 )
 from builder.incontainer.protocol import EVENT_PREFIX
+from tests.unit.incontainer.pip_output import pip_output
 
 NOT_FOUND_TAIL = [
     "Looking in indexes: http://127.0.0.1:8080/simple",
@@ -126,6 +131,99 @@ def test_unrecognised_download_failure_yields_nothing_so_the_caller_raises() -> 
     assert missing_from_download_failure([]) == []
 
 
+# --- an sdist whose metadata step fails ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "log",
+    [
+        "pip23-setup-py-top-level",
+        "pip23-setup-py-transitive",
+        "pip25-get-requires-transitive",
+        "pip26-get-requires-top-level",
+    ],
+)
+def test_metadata_failure_names_the_package_and_the_version_pip_picked(log: str) -> None:
+    failed = metadata_failure(pip_output(log))
+    assert failed is not None
+    assert (failed.name, failed.version) == ("argspecpkg", "1.0")
+    assert failed.detail.startswith("Collecting argspecpkg")
+    assert failed.detail.splitlines()[-1].startswith(
+        "ImportError: cannot import name 'formatargspec' from 'inspect'"
+    )
+
+
+def test_metadata_failure_of_a_pep517_project_is_its_get_requires_hook() -> None:
+    failed = metadata_failure(pip_output("pip23-get-requires-top-level"))
+    assert failed is not None and (failed.name, failed.version) == ("pepargspec", "1.0")
+
+
+def test_metadata_failure_of_a_dependency_keeps_the_line_that_says_whose() -> None:
+    failed = metadata_failure(pip_output("pip25-get-requires-transitive"))
+    assert failed is not None
+    assert "(from needsargspec==1.0->" in failed.detail.splitlines()[0]
+
+
+def test_a_long_build_log_loses_the_collecting_line_from_the_tail_not_from_collecting() -> None:
+    log = pip_output("pip26-wrapt-1.13.3")
+    tail = log[-TAIL_LINES:]
+    assert not any(line.startswith("Collecting wrapt") for line in tail), "the case at hand"
+    collecting = [line for line in log if line.startswith(("Collecting", "  Downloading"))]
+    failed = metadata_failure(collecting + tail)
+    assert failed is not None and (failed.name, failed.version) == ("wrapt", "1.13.3")
+    alone = metadata_failure(tail)  # pip 26 still names it under "Encountered error ..."
+    assert alone is not None and (alone.name, alone.version) == ("wrapt", "")
+
+
+def test_pip_20_discarding_the_candidate_is_left_to_the_not_found_reading() -> None:
+    log = pip_output("pip20-setup-py-discarded")
+    assert metadata_failure(log) is None
+    assert [(m.name, m.version) for m in missing_from_download_failure(log)] == [
+        ("py2only", "==1.0")
+    ]
+
+
+def test_other_download_failures_are_not_metadata_failures() -> None:
+    assert metadata_failure(NOT_FOUND_TAIL) is None
+    assert metadata_failure(HASH_TAIL) is None
+    assert metadata_failure([]) is None
+
+
+@pytest.mark.parametrize("log", ["pip23-index-versions", "pip26-index-versions"])
+def test_newer_versions_are_the_releases_after_the_failing_one_oldest_first(log: str) -> None:
+    assert newer_versions(pip_output(log), "1.0") == ["1.1", "1.2", "2.0"]
+    assert newer_versions(pip_output(log), "2.0") == []
+
+
+def test_newer_versions_unknown_when_the_index_cannot_say() -> None:
+    assert newer_versions(pip_output("pip23-index-versions"), "0.9") is None
+    assert newer_versions(['ERROR: unknown command "index"'], "1.0") is None
+
+
+def test_oldest_that_works_bisects_to_the_first_working_release() -> None:
+    tried: list[str] = []
+
+    def works(version: str) -> bool:
+        tried.append(version)
+        return int(version) >= 7
+
+    assert oldest_that_works([str(n) for n in range(1, 17)], works) == "7"
+    assert len(tried) <= 5
+    assert oldest_that_works(["1", "2"], lambda _version: False) is None
+    assert oldest_that_works([], works) is None
+
+
+def test_oldest_that_works_stops_at_its_budget() -> None:
+    tried: list[str] = []
+
+    def works(version: str) -> bool:
+        tried.append(version)
+        return False
+
+    assert oldest_that_works([str(n) for n in range(100)], works, budget=3) is None
+    assert len(tried) == 3
+
+
 # --- compiler output -------------------------------------------------------------------------
 
 
@@ -195,3 +293,19 @@ def test_runner_keeps_the_tail_strips_event_prefixes_and_passes_the_environment(
     outcome = run([sys.executable, "-c", script], {"FROM_CALL": "call"})
     assert outcome.returncode == 3 and not outcome.ok
     assert outcome.tail == ["marked", "base call 1"]
+
+
+def test_runner_keeps_the_latest_collecting_lines_beyond_the_tail() -> None:
+    script = (
+        "print('Collecting first==1.0')\n"
+        "print('Collecting wrapt==1.13.3 (from -r r.txt (line 2))')\n"
+        "print('  Using cached wrapt-1.13.3.tar.gz (48 kB)')\n"
+        f"for n in range({TAIL_LINES * 2}): print('      traceback', n)\n"
+    )
+    outcome = make_runner({}, verbose=False)([sys.executable, "-c", script], {})
+    assert outcome.collecting == [
+        "Collecting first==1.0",
+        "Collecting wrapt==1.13.3 (from -r r.txt (line 2))",
+        "  Using cached wrapt-1.13.3.tar.gz (48 kB)",
+    ]
+    assert len(outcome.tail) == TAIL_LINES and "Collecting" not in "".join(outcome.tail)

@@ -67,3 +67,33 @@ def test_pinned_requirement_line_carries_every_hash() -> None:
         "six==1.16.0 --hash=sha256:aa --hash=sha256:bb\n"
     )
     assert cmd.pinned_requirement_lines("six", "1.16.0", []) == "six==1.16.0\n"
+
+
+def test_index_versions_asks_the_index_about_one_name() -> None:
+    assert cmd.index_versions("wrapt")[3:] == ["index", "versions", "wrapt"]
+
+
+def test_release_probe_downloads_one_exact_version_wheel_or_sdist() -> None:
+    argv = cmd.download_release("wrapt", "1.14.0", "/w/unprepared/wrapt-1.14.0")
+    assert argv[3] == "download" and argv[-1] == "wrapt==1.14.0"
+    assert _values(argv, "--dest") == ["/w/unprepared/wrapt-1.14.0"]
+    assert "--no-deps" in argv
+    assert not [arg for arg in argv if arg.startswith(("--no-binary", "--only-binary"))]
+
+
+def test_without_requirement_drops_every_line_of_that_name_whatever_its_spelling() -> None:
+    text = (
+        "-c /w/constraints.txt\n"
+        "Wrapt_Legacy[extra]==1.13.3 --hash=sha256:aa\n"
+        "wrapt-legacy ; python_version < '3.12'\n"
+        "wrapt==1.0\n"
+        "# wrapt-legacy in a comment stays\n"
+    )
+    assert cmd.without_requirement(text, "wrapt.legacy") == (
+        "-c /w/constraints.txt\nwrapt==1.0\n# wrapt-legacy in a comment stays\n"
+    )
+
+
+def test_without_requirement_of_a_dependency_is_none() -> None:
+    assert cmd.without_requirement("deprecated==1.2.13\n", "wrapt") is None
+    assert cmd.without_requirement("/w/local/wrapt\n", "wrapt") is None

@@ -19,6 +19,7 @@ from builder.incontainer.pipeline import Pipeline, PipelineFailure
 from builder.incontainer.protocol import EVENT_PREFIX, Job, Result
 from builder.incontainer.tags import Target, explicit_platforms, parse_filename
 from tests.support.fixture_packages import pure_wheel, tagged_wheel
+from tests.unit.incontainer.pip_output import pip_output
 
 PY311 = Target(3, 11, "x86_64", (2, 26))
 X86_ONLY = "cp311-cp311-manylinux_2_17_x86_64"
@@ -36,7 +37,7 @@ class Reply:
 
 @dataclass(frozen=True)
 class Call:
-    kind: str  # download-all | explicit | sdist | build-native | build-no-c
+    kind: str  # download-all | explicit | sdist | release | index | build-native | build-no-c
     subject: str  # the package name; the project path for local builds; "*" for download-all
     argv: list[str]
     env: dict[str, str]
@@ -49,6 +50,8 @@ def _value_after(argv: list[str], flag: str) -> str:
 def _classify(argv: list[str], env: dict[str, str]) -> tuple[str, str, str]:
     """Which pass a pip command line belongs to, about which package, writing where."""
     assert argv[1:3] == ["-m", "pip"], argv
+    if argv[3:5] == ["index", "versions"]:
+        return "index", argv[5], ""
     if argv[3] == "wheel":
         source = argv[-1]
         dist = parse_filename(os.path.basename(source))
@@ -64,28 +67,35 @@ def _classify(argv: list[str], env: dict[str, str]) -> tuple[str, str, str]:
         spec = Path(_value_after(argv, "-r")).read_text(encoding="utf-8").split()[0]
     else:
         spec = argv[-1]
-    kind = "explicit" if "--platform" in argv else "sdist"
-    return kind, spec.split("==")[0], dest
+    if "--platform" in argv:
+        return "explicit", spec.split("==")[0], dest
+    if any(arg.startswith("--no-binary") for arg in argv):
+        return "sdist", spec.split("==")[0], dest
+    return "release", spec, dest  # one exact release: "name==version"
 
 
 class FakePip:
     """Stands in for pip: records every call and drops the prepared files into the directory
-    the command line names (``--dest`` or ``--wheel-dir``), as pip would."""
+    the command line names (``--dest`` or ``--wheel-dir``), as pip would. Several replies for
+    one call are given in turn, the last one for every call after."""
 
     def __init__(self) -> None:
-        self.replies: dict[tuple[str, str], Reply] = {}
+        self.replies: dict[tuple[str, str], list[Reply]] = {}
         self.calls: list[Call] = []
 
     def on(
         self, kind: str, subject: str, *files: Path, returncode: int = 0, tail: Sequence[str] = ()
     ) -> None:
-        self.replies[(kind, subject)] = Reply(tuple(files), returncode, tuple(tail))
+        reply = Reply(tuple(files), returncode, tuple(tail))
+        self.replies.setdefault((kind, subject), []).append(reply)
 
     def __call__(self, argv: list[str], env: dict[str, str]) -> Outcome:
         kind, subject, dest = _classify(argv, env)
         self.calls.append(Call(kind, subject, list(argv), dict(env)))
-        reply = self.replies.get((kind, subject), Reply(returncode=1, tail=("no such file",)))
-        os.makedirs(dest, exist_ok=True)
+        queued = self.replies.get((kind, subject), [Reply(returncode=1, tail=("no such file",))])
+        reply = queued.pop(0) if len(queued) > 1 else queued[0]
+        if dest:
+            os.makedirs(dest, exist_ok=True)
         for file in reply.files:
             shutil.copy(file, dest)
         return Outcome(reply.returncode, list(reply.tail))
@@ -164,14 +174,12 @@ def test_no_requirements_file_installs_nothing_and_runs_no_pip(tmp_path: Path) -
     assert pip.calls == []
 
 
+NOT_FOUND = ["ERROR: No matching distribution found for nosuchpkg==9.9"]
+
+
 def test_not_found_on_the_index_stops_after_the_first_pass(tmp_path: Path) -> None:
     pip = FakePip()
-    pip.on(
-        "download-all",
-        "*",
-        returncode=1,
-        tail=["ERROR: No matching distribution found for nosuchpkg==9.9"],
-    )
+    pip.on("download-all", "*", returncode=1, tail=NOT_FOUND)
     result = _execute(_job(tmp_path), pip)
     assert result.status == "missing"
     assert [(m.name, m.version, m.reason) for m in result.missing] == [
@@ -192,6 +200,92 @@ def test_unexplained_download_failure_raises_with_pips_last_lines(tmp_path: Path
     assert "No space left on device" in failure.message
     assert "line 5" not in failure.message, "only the last lines, not the whole log"
     assert "--verbose" in failure.hint
+
+
+# --- pass 1: an sdist whose metadata step fails ---------------------------------------------
+
+INDEX_LISTS = ["argspecpkg (2.0)", "Available versions: 2.0, 1.2, 1.1, 1.0"]
+
+
+def _requirements(job: Job, text: str) -> None:
+    assert job.requirements_file is not None
+    Path(job.requirements_file).write_text(text, encoding="utf-8")
+
+
+def test_top_level_sdist_without_metadata_is_missing_and_the_rest_still_resolve(
+    tmp_path: Path, stock: Path
+) -> None:
+    pip = FakePip()
+    pip.on("download-all", "*", returncode=1, tail=pip_output("pip23-setup-py-top-level"))
+    pip.on("download-all", "*", pure_wheel(stock, "purepkg"))
+    pip.on("index", "argspecpkg", tail=INDEX_LISTS)
+    pip.on("release", "argspecpkg==1.1", returncode=1, tail=["error: metadata-generation-failed"])
+    pip.on("release", "argspecpkg==1.2", _sdist(stock, "argspecpkg", "1.2"))
+    job = _job(tmp_path)
+    _requirements(job, "-c /w/constraints.txt\npurepkg==1.0\nargspecpkg==1.0 --hash=sha256:aa\n")
+    result = _execute(job, pip)
+    assert result.status == "missing"
+    (missing,) = result.missing
+    assert (missing.name, missing.version) == ("argspecpkg", "1.0")
+    assert missing.reason == "the sdist's metadata step fails under python3.11"
+    assert missing.hint.startswith("argspecpkg 1.2 or newer is on the index")
+    assert "formatargspec" in missing.detail
+    assert _hows(result) == {"purepkg": "wheel"}, "what resolved is reported too"
+    assert not (tmp_path / "target").exists()
+    retry = [call for call in pip.calls if call.kind == "download-all"][1]
+    rest = Path(_value_after(retry.argv, "-r")).read_text(encoding="utf-8")
+    assert rest == "-c /w/constraints.txt\npurepkg==1.0\n"
+    assert [kind for kind, _ in pip.passes()][:2] == ["download-all", "index"]
+
+
+def test_dependency_without_metadata_is_named_and_nothing_else_is_tried(
+    tmp_path: Path, stock: Path
+) -> None:
+    pip = FakePip()
+    pip.on("download-all", "*", returncode=1, tail=pip_output("pip25-get-requires-transitive"))
+    pip.on("index", "argspecpkg", tail=INDEX_LISTS)
+    pip.on("release", "argspecpkg==1.2", _sdist(stock, "argspecpkg", "1.2"))
+    job = _job(tmp_path)
+    _requirements(job, "purepkg==1.0\nneedsargspec==1.0\n")
+    result = _execute(job, pip)
+    assert result.status == "missing" and result.packages == []
+    (missing,) = result.missing
+    assert (missing.name, missing.version) == ("argspecpkg", "1.0")
+    assert "upgrade the package that requires argspecpkg 1.0" in missing.hint
+    assert "from needsargspec==1.0" in missing.detail
+    assert [kind for kind, _ in pip.passes()].count("download-all") == 1
+
+
+def test_top_level_package_also_needed_by_another_is_reported_once(
+    tmp_path: Path, stock: Path
+) -> None:
+    pip = FakePip()
+    pip.on("download-all", "*", returncode=1, tail=pip_output("pip23-setup-py-top-level"))
+    pip.on("index", "argspecpkg", returncode=1, tail=['ERROR: unknown command "index"'])
+    job = _job(tmp_path)
+    _requirements(job, "argspecpkg==1.0\nneedsargspec==1.0\n")
+    result = _execute(job, pip)
+    assert [(m.name, m.version) for m in result.missing] == [("argspecpkg", "1.0")]
+    assert "no newer release of argspecpkg" in result.missing[0].hint
+    assert [kind for kind, _ in pip.passes()] == ["download-all", "index", "download-all"]
+
+
+def test_a_failure_after_the_retry_is_reported_beside_the_unpreparable_package(
+    tmp_path: Path,
+) -> None:
+    pip = FakePip()
+    pip.on("download-all", "*", returncode=1, tail=pip_output("pip26-get-requires-top-level"))
+    pip.on("download-all", "*", returncode=1, tail=NOT_FOUND)
+    pip.on("index", "argspecpkg", tail=["argspecpkg (1.0)", "Available versions: 1.0"])
+    job = _job(tmp_path)
+    _requirements(job, "purepkg==1.0\nargspecpkg==1.0\nnosuchpkg==9.9\n")
+    result = _execute(job, pip)
+    assert result.status == "missing"
+    assert [(m.name, m.reason) for m in result.missing] == [
+        ("argspecpkg", "the sdist's metadata step fails under python3.11"),
+        ("nosuchpkg", "not found on the index"),
+    ]
+    assert not any(kind == "release" for kind, _ in pip.passes()), "no newer release to try"
 
 
 # --- pass 2: an explicit wheel for the target ------------------------------------------------
@@ -319,7 +413,8 @@ def test_failed_builds_report_the_native_compiler_error_with_a_hint(
     assert GCC_ERROR in missing.detail
     assert "nonexistent" not in missing.detail, "the retry without a compiler explains nothing"
     assert "headers or libraries" in missing.hint
-    assert result.packages == [] and not (tmp_path / "target").exists()
+    assert _hows(result) == {"okpkg": "wheel"}, "listed, not installed"
+    assert not (tmp_path / "target").exists()
 
 
 def test_built_wheel_for_another_platform_is_reported_as_not_usable(
@@ -389,7 +484,7 @@ def test_package_outside_a_custom_allowlist_is_missing(tmp_path: Path, stock: Pa
         tagged_wheel(stock, "mine", "1.0", TOO_NEW),
     )
     result = _execute(_job(tmp_path, allowlist=("mine",)), pip)
-    assert _hows(result) == {}
+    assert _hows(result) == {"mine": "allowlisted"}
     assert [m.name for m in result.missing] == ["pyyaml"]
     assert result.status == "missing"
 
