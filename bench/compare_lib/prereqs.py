@@ -10,6 +10,7 @@ from pathlib import Path
 STANDIN_REPOSITORY = "lambda-builder-standin/python"
 BASE_IMAGE_TEMPLATE = STANDIN_REPOSITORY + ":{version}{suffix}"
 MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 BRIDGE_FIX = (
     "ip link add name docker0 type bridge && ip addr add 172.17.0.1/16 dev docker0 && "
     "ip link set docker0 up"
@@ -20,14 +21,15 @@ def standin_image(arch: str, version: str = "3.11") -> str:
     return f"{STANDIN_REPOSITORY}:{version}{'-arm64' if arch == 'arm64' else ''}"
 
 
-def _run(command: Sequence[str], timeout: float = 120) -> tuple[int, str]:
+def _run(command: Sequence[str], timeout: float = 120) -> tuple[int, str, str]:
+    """Exit code, stdout, and stdout plus stderr (for messages)."""
     try:
         result = subprocess.run(
             list(command), capture_output=True, text=True, timeout=timeout, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        return 1, str(error)
-    return result.returncode, (result.stdout + result.stderr).strip()
+        return 1, "", str(error)
+    return result.returncode, result.stdout.strip(), (result.stdout + result.stderr).strip()
 
 
 def _last_line(output: str) -> str:
@@ -38,11 +40,10 @@ def _last_line(output: str) -> str:
 def _docker_problems() -> list[str]:
     if shutil.which("docker") is None:
         return ["no `docker` client on PATH: install Docker (`make docker` on Debian)"]
-    code, output = _run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30)
+    code, _, output = _run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30)
     if code != 0:
         return [f"no Docker engine answers ({_last_line(output)}): start it (`make docker`)"]
-    code, output = _run(["docker", "buildx", "version"], timeout=30)
-    if code != 0:
+    if _run(["docker", "buildx", "version"], timeout=30)[0] != 0:
         return ["docker buildx is missing: install the buildx plugin (`make docker` on Debian)"]
     return []
 
@@ -65,9 +66,9 @@ def _image_problems(archs: Sequence[str]) -> list[str]:
 def _emulation_problems(archs: Sequence[str]) -> list[str]:
     problems = []
     for arch in archs:
-        command = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "uname"]
-        code, output = _run([*command, standin_image(arch), "-m"])
-        if code != 0 or output.splitlines()[-1:] != [MACHINES[arch]]:
+        command = ["docker", "run", "--rm", "--network", "none", "--platform", PLATFORMS[arch]]
+        code, machine, output = _run([*command, "--entrypoint", "uname", standin_image(arch), "-m"])
+        if code != 0 or machine != MACHINES[arch]:
             problems.append(
                 f"{standin_image(arch)} does not run as {MACHINES[arch]} ({_last_line(output)})"
                 + (
@@ -81,7 +82,7 @@ def _emulation_problems(archs: Sequence[str]) -> list[str]:
 
 def _bridge_problems(arch: str) -> list[str]:
     """SAM always puts its build container on the default bridge network: it must work."""
-    code, output = _run(["docker", "run", "--rm", "--entrypoint", "true", standin_image(arch)])
+    code, _, output = _run(["docker", "run", "--rm", "--entrypoint", "true", standin_image(arch)])
     if code == 0:
         return []
     hint = f": recreate the bridge (`{BRIDGE_FIX}`)" if "docker0" in output else ""

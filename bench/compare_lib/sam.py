@@ -9,13 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from . import process
-from .prereqs import standin_image
+from .prereqs import PLATFORMS, standin_image
 
 SAM_CLI = "aws-sam-cli==1.170.0"
 IMAGE_REPOSITORY = "lambda-builder-bench/sam-build-python"
 RECIPE_LABEL = "org.lambda-builder.bench.recipe"
 DOCKERFILE = Path(__file__).resolve().parents[1] / "sam" / "Dockerfile"
-PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 # SAM mounts the directory of --manifest read-only here when it is not the CodeUri; a CA bundle
 # beside the requirements reaches pip that way without being copied into the artifact (SAM has
 # no option to mount anything else into its build container).
