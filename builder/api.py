@@ -12,6 +12,7 @@ from builder.artifacts.bundle import BundleOutcome, finish_bundle
 from builder.config import BuildConfig
 from builder.errors import ArtifactError, MissingDependenciesError, PipelineError, UsageError
 from builder.host.output import assemble, replace_directory, staging_dir
+from builder.inputs.selection import LOCK_KINDS
 from builder.job import PipelineResult
 from builder.redact import redact
 from builder.report import TargetReport
@@ -115,7 +116,9 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
     if request.requirements is None:
         warnings.append("no requirements file: copying the source only")
     else:
-        parsed = parse_requirements(request.requirements)
+        parsed = parse_requirements(
+            request.requirements, is_complete=request.input_kind in LOCK_KINDS
+        )
         warnings += parsed.warnings
     for message in warnings:
         ui.warning(request.target, message)

@@ -60,3 +60,5 @@ class BuildConfig(BaseModel):
     keyring_provider: KeyringProvider | None = None
     artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
     docker_host_network: bool | None = None  # None: decide from where the engine runs
+    # Foreign architectures: resolve natively and emulate only compilation (builder.docker.cross).
+    cross_resolution: bool = True

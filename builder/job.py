@@ -38,6 +38,9 @@ class JobSpec(BaseModel):
     allow_builds: bool = True
     compile_bytecode: bool = False
     verbose: bool = False
+    cross_markers: dict[str, str] | None = None
+    cross_platforms: list[str] = Field(default_factory=list)
+    runs_on: Literal["native", "emulated", "host"] = "native"
 
 
 def target_spec(runtime: Runtime, architecture: Architecture) -> TargetSpec:
@@ -59,6 +62,9 @@ class PackageOutcome(BaseModel):
     wheel: str
     how: How
     detail: str = ""
+    # Where pip handled it: "native" (this machine's architecture), "emulated" (QEMU),
+    # "host" (--no-container).
+    built_on: Literal["native", "emulated", "host", ""] = ""
 
 
 class MissingOutcome(BaseModel):
@@ -77,7 +83,7 @@ class PipelineResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int
-    status: Literal["ok", "missing", "error"]
+    status: Literal["ok", "missing", "error", "build-needed"]
     python: str = ""
     machine: str = ""
     glibc: str = ""
@@ -85,3 +91,4 @@ class PipelineResult(BaseModel):
     missing: list[MissingOutcome] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     error: dict[str, str] | None = None
+    pending: list[str] = Field(default_factory=list)

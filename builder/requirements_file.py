@@ -93,6 +93,9 @@ class ParsedRequirements:
     index: IndexOptions = field(default_factory=IndexOptions)
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Generated from a lock: every dependency is listed and pinned, so local projects are
+    # built alone rather than letting pip resolve what their own metadata asks for.
+    is_complete: bool = False
 
     def hashes(self) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
@@ -349,10 +352,17 @@ def _looks_like_path(text: str) -> bool:
     )
 
 
-def parse_requirements(path: Path, environ: dict[str, str] | None = None) -> ParsedRequirements:
-    """Read a requirements file and everything it includes; bad lines raise ``InputError``."""
+def parse_requirements(
+    path: Path, environ: dict[str, str] | None = None, *, is_complete: bool = False
+) -> ParsedRequirements:
+    """Read a requirements file and everything it includes; bad lines raise ``InputError``.
+
+    ``is_complete`` says the file lists every dependency (a lock's export), which the text
+    alone cannot tell.
+    """
     parser = _Parser(dict(os.environ) if environ is None else environ)
     parser.parse_file(Path(path), constraint=False)
+    parser.result.is_complete = is_complete
     return parser.result
 
 

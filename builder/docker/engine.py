@@ -23,6 +23,7 @@ class Engine:
     client: docker.DockerClient
     url: str
     desktop: bool = False  # Docker Desktop: containers live in a VM, not on this network
+    machine: str = ""  # what the engine runs natively: x86_64, aarch64 (`docker info`)
 
     @property
     def is_local(self) -> bool:
@@ -50,10 +51,11 @@ def connect() -> Engine:
             else docker.from_env()
         )
         client.ping()
-        desktop = "Docker Desktop" in str(client.info().get("OperatingSystem", ""))
+        info = client.info()
     except docker.errors.DockerException as error:
         raise DockerError(f"no Docker engine answers at {url}: {error}", hint=ENGINE_HINT) from None
-    return Engine(client, url, desktop)
+    desktop = "Docker Desktop" in str(info.get("OperatingSystem", ""))
+    return Engine(client, url, desktop, str(info.get("Architecture", "")))
 
 
 def image_architecture(engine: Engine, reference: str) -> str | None:

@@ -137,13 +137,18 @@ def _build_error(log: str, architecture: Architecture) -> DockerError:
     )
 
 
+def builder_image_tag(engine: Engine, base_image: str, architecture: Architecture) -> str:
+    """The builder image's tag, known without building it (the base image is pulled if absent)."""
+    ensure_image(engine, base_image, architecture)
+    base_id = engine.client.images.get(base_image).id or ""
+    return image_tag(definition_files(architecture), base_image, base_id)
+
+
 def ensure_builder_image(
     engine: Engine, base_image: str, architecture: Architecture, ui: BuildUI, target: str
 ) -> str:
-    ensure_image(engine, base_image, architecture)
-    base_id = engine.client.images.get(base_image).id or ""
+    tag = builder_image_tag(engine, base_image, architecture)
     files = definition_files(architecture)
-    tag = image_tag(files, base_image, base_id)
     if image_architecture(engine, tag) == architecture.docker_arch:
         return tag
     ui.step(target, f"building the builder image from {base_image} (once)")

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.credentials import complete_pip_env, ssh_forwarding
 from builder.docker.container import BuildContainer
+from builder.docker.cross import (
+    allows_cross,
+    cross_platforms,
+    native_architecture,
+    run_phase,
+    run_split,
+    target_probe,
+)
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import Engine, connect
-from builder.docker.image import ensure_builder_image
+from builder.docker.image import builder_image_tag, ensure_builder_image
 from builder.errors import DockerError
-from builder.events import relay_line
 from builder.host import keyrings
 from builder.host import workspace as ws
 from builder.host.build_cache import (
@@ -114,7 +125,9 @@ def run_in_container(
     engine = connect()
     ssh = ssh_forwarding(os.environ, engine_is_local=engine.is_local) if config.ssh else None
     base_image = runtime.base_image(architecture, config.base_image)
-    image = ensure_builder_image(engine, base_image, architecture, ui, target)
+    store_root = config.cache_dir or default_cache_dir()
+    # Even with --no-cache: an image's markers are a fact of that image id, not a cached build.
+    plan = plan_images(engine, runtime, architecture, config, store_root, ui)
     workspace = ws.Workspace(scratch / "workspace", str(RUN_ROOT))
     use_cache = config.use_cache
     network_mode, loopback_alias = network_plan(config, engine)
@@ -128,6 +141,9 @@ def run_in_container(
         cache_dir=CACHE_MOUNT if use_cache else None,
         loopback_alias=loopback_alias,
         keyring=keyring,
+        cross_markers=plan.markers,
+        cross_platforms=plan.platforms,
+        runs_on=plan.runs_on,
     )
     environment = container_environment(config, workspace)
     volumes = (
@@ -147,29 +163,52 @@ def run_in_container(
         environment.update(ssh.environment)
         for message in ssh.warnings:
             ui.warning(target, message)
-    store = BuildStore(config.cache_dir or default_cache_dir()) if use_cache else None
+    store = BuildStore(store_root) if use_cache else None
     identity = {
         "tool": __version__,
         "runtime": runtime.name,
         "architecture": architecture.value,
         "glibc": runtime.glibc_text,
-        "image": image,
+        "image": plan.identity,
         "environment": key_environment,
     }
 
-    def run() -> tuple[PipelineResult, Path]:
-        return _run_job(
+    @contextmanager
+    def start(
+        image: str, machine: Architecture, extra: dict[str, dict[str, str]]
+    ) -> Iterator[BuildContainer]:
+        ui.step(target, f"starting a build container ({machine.value})")
+        with BuildContainer(
             engine,
             image,
-            runtime,
-            architecture,
-            workspace,
-            environment,
-            network_mode,
-            volumes,
-            scratch,
-            ui,
-        )
+            machine,
+            environment=environment,
+            network_mode=network_mode,
+            volumes={**volumes, **extra},
+            target=target,
+            ui=ui,
+        ) as box:
+            probe(box, runtime, machine)
+            box.copy_in(workspace.host_dir, RUN_ROOT)
+            yield box
+
+    def target_image() -> str:
+        return ensure_builder_image(engine, base_image, architecture, ui, target)
+
+    def run() -> tuple[PipelineResult, Path]:
+        output = scratch / "output"
+        if plan.native is not None:
+            native = (plan.image, plan.native)
+            foreign = (target_image, architecture)
+            result = run_split(engine, start, native, foreign, workspace, output, target, ui)
+        else:
+            with start(plan.image, architecture, {}) as box:
+                result = run_phase(box, workspace, "all", target, ui)
+                if result.status == "ok":
+                    ui.step(target, "copying the dependencies out of the container")
+                    box.copy_out(RUN_ROOT / "target", output)
+        output.mkdir(exist_ok=True)
+        return result, output
 
     cached = run_cached(
         store, lambda: build_key(workspace.host_dir, workspace.run_root, identity), run, target, ui
@@ -177,42 +216,53 @@ def run_in_container(
     return cached.result, cached.tree, base_image, cached.state
 
 
-def _run_job(
+@dataclass(frozen=True)
+class ImagePlan:
+    """Which builder image runs the pipeline; for a split build also the native machine."""
+
+    image: str
+    identity: str  # what of the images defines the result, for the build cache
+    runs_on: Literal["native", "emulated"]
+    native: Architecture | None = None  # set: resolve natively, emulate only compilation
+    markers: dict[str, str] | None = None
+    platforms: list[str] = field(default_factory=list)
+
+
+def plan_images(
     engine: Engine,
-    image: str,
     runtime: Runtime,
     architecture: Architecture,
-    workspace: ws.Workspace,
-    environment: dict[str, str],
-    network_mode: str | None,
-    volumes: dict[str, dict[str, str]],
-    scratch: Path,
+    config: BuildConfig,
+    probe_cache: Path | None,
     ui: BuildUI,
-) -> tuple[PipelineResult, Path]:
+) -> ImagePlan:
     target = f"{runtime.name}/{architecture.value}"
-    output = scratch / "output"
-    ui.step(target, "starting a build container")
-    with BuildContainer(
-        engine,
-        image,
-        architecture,
-        environment=environment,
-        network_mode=network_mode,
-        volumes=volumes,
-        target=target,
-        ui=ui,
-    ) as box:
-        probe(box, runtime, architecture)
-        box.copy_in(workspace.host_dir, RUN_ROOT)
-        box.run(
-            workspace.command(PYTHON),
-            workspace.environment(),
-            on_line=lambda line: relay_line(line, target, ui),
-        )
-        box.copy_out(RUN_ROOT / "result.json", workspace.host_dir)
-        result = ws.read_result(workspace, target)
-        if result.status == "ok":
-            ui.step(target, "copying the dependencies out of the container")
-            box.copy_out(RUN_ROOT / "target", output)
-    output.mkdir(exist_ok=True)
-    return result, output
+    base_image = runtime.base_image(architecture, config.base_image)
+    native = native_architecture(engine)
+    foreign = native is not None and native is not architecture
+    if native is not None and foreign and allows_cross(config):
+        try:
+            native_base = runtime.base_image(native, config.base_image)
+            native_image = ensure_builder_image(engine, native_base, native, ui, target)
+        except DockerError as error:
+            reason = error.message.splitlines()[0]
+            ui.warning(
+                target,
+                f"no native {native.value} image of {runtime.name} ({reason}); "
+                "emulating the whole build",
+            )
+        else:
+            target_tag = builder_image_tag(engine, base_image, architecture)
+            probed = target_probe(engine, base_image, architecture, probe_cache, ui, target)
+            markers = probed["markers"]
+            assert isinstance(markers, dict)
+            return ImagePlan(
+                image=native_image,
+                identity=f"{native_image} for {target_tag}",
+                runs_on="native",
+                native=native,
+                markers={str(k): str(v) for k, v in markers.items()},
+                platforms=cross_platforms(runtime, architecture, str(probed["glibc"])),
+            )
+    image = ensure_builder_image(engine, base_image, architecture, ui, target)
+    return ImagePlan(image, image, "emulated" if foreign else "native")

@@ -108,6 +108,7 @@ def run_on_host(
         cache_dir=cache,
         foreign_marker_keys=keys,
         allow_builds=host_architecture(platform.machine()) is architecture,
+        runs_on="host",
         keyring=keyring,
     )
     for message in keyrings.take_warnings(keyring):

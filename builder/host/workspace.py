@@ -12,7 +12,8 @@ import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
+from typing import Literal, TypeVar
 
 from builder.architectures import Architecture
 from builder.config import BuildConfig, IndexConfig
@@ -22,6 +23,8 @@ from builder.host import sources
 from builder.job import JobSpec, PipelineResult, target_spec
 from builder.requirements_file import IndexOptions, ParsedRequirements, flatten
 from builder.runtimes import Runtime
+
+AnyPath = TypeVar("AnyPath", bound=PurePath)
 
 PROGRAM_NAME = "lambda_builder_pipeline"
 PROGRAM_SOURCE = Path(__file__).parents[1] / "incontainer"
@@ -101,30 +104,57 @@ def pip_environment(
 
 
 def download_set(parsed: ParsedRequirements) -> ParsedRequirements:
-    """What the first pip pass downloads: in hash-checking mode, no local directories.
+    """What the first pip pass downloads: no local directories when every dependency is listed.
 
-    pip refuses them there ("Can't verify hashes ... point to directories"), and that mode
-    requires every dependency pinned and hashed anyway (lock exports list them all): the
-    directories are built by the local-project pass, without their dependencies.
+    A lock's export lists (and pins) the dependencies of its local projects, and so does
+    hash-checking mode, which also refuses directories ("Can't verify hashes ... point to
+    directories"). Those projects are built alone by the local-project pass: resolving them
+    would make pip read their own metadata, where a Poetry package names a path dependency by
+    its host path and a git dependency by its branch instead of the locked commit.
     """
-    if not parsed.hashes():
+    if not (parsed.is_complete or parsed.hashes()):
         return parsed
     kept = [line for line in parsed.requirements if not (line.path and line.path.is_dir())]
     return replace(parsed, requirements=kept)
 
 
+def staged_locations(paths: Iterable[AnyPath]) -> dict[AnyPath, tuple[str, ...]]:
+    """Where each local input goes under the workspace, as path parts.
+
+    The inputs keep their places relative to each other (below their common ancestor), so a
+    project built in the container finds its ``../lib`` where it does on this machine.
+    Inputs on different drives (Windows) get one numbered tree per drive.
+    """
+    chosen = sorted(set(paths))
+    anchors = sorted({path.anchor for path in chosen})
+    locations: dict[AnyPath, tuple[str, ...]] = {}
+    for number, anchor in enumerate(anchors):
+        group = [path for path in chosen if path.anchor == anchor]
+        base = group[0]
+        for path in group[1:]:
+            while base != path and base not in path.parents:
+                base = base.parent
+        if base in group:  # one input, or one enclosing the others: keep its own name
+            base = base.parent
+        prefix = (str(number),) if len(anchors) > 1 else ()
+        for path in group:
+            locations[path] = ("inputs", *prefix, *path.relative_to(base).parts)
+    return locations
+
+
 def _copy_inputs(workspace: Workspace, paths: Iterable[Path]) -> dict[str, str]:
     """Copy local inputs into the workspace; return host path -> run path."""
     mapping: dict[str, str] = {}
-    for number, path in enumerate(sorted(set(paths))):
-        relative = f"inputs/{number}/{path.name}"
-        destination = workspace.host_dir / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_dir():
-            sources.copy_tree(path, destination)
-        else:
-            shutil.copy2(path, destination)
-        mapping[str(path)] = workspace.run(*relative.split("/"))
+    for path, parts in staged_locations(paths).items():
+        destination = workspace.host_dir.joinpath(*parts)
+        # Sorted, an enclosing input comes first and usually brings this one along already.
+        if not destination.exists():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir():
+                sources.copy_tree(path, destination)
+            else:
+                shutil.copy2(path, destination)
+        mapping[str(path)] = workspace.run(*parts)
     return mapping
 
 
@@ -161,6 +191,9 @@ def prepare(
     foreign_marker_keys: Sequence[str] = (),
     allow_builds: bool = True,
     loopback_alias: str | None = None,
+    cross_markers: dict[str, str] | None = None,
+    cross_platforms: Sequence[str] = (),
+    runs_on: Literal["native", "emulated", "host"] = "native",
     keyring: CredentialLookup | None = None,
 ) -> None:
     """Write everything the pipeline needs; the job file may hold credentials, so it is 0600."""
@@ -197,6 +230,9 @@ def prepare(
         allow_builds=allow_builds,
         compile_bytecode=config.compile_bytecode,
         verbose=config.verbose,
+        cross_markers=cross_markers,
+        cross_platforms=list(cross_platforms),
+        runs_on=runs_on,
     )
     fd = os.open(workspace.job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as stream:

@@ -1,4 +1,4 @@
-"""Entry point: ``python -m <staged name> JOB.json RESULT.json``."""
+"""Entry point: ``python -m <staged name> JOB.json RESULT.json [PHASE]``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 from .install import InstallError
 from .passes import make_runner
-from .pipeline import Pipeline, PipelineFailure
+from .pipeline import PHASES, Pipeline, PipelineFailure
 from .protocol import JobError, Result, emit, read_job, write_result
 
 
@@ -20,10 +20,12 @@ def _glibc() -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        sys.stderr.write("usage: python -m <pipeline> JOB.json RESULT.json\n")
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] not in PHASES):
+        usage = f"usage: python -m <pipeline> JOB.json RESULT.json [{'|'.join(PHASES)}]"
+        sys.stderr.write(usage + "\n")
         return 2
-    job_path, result_path = argv
+    job_path, result_path = argv[:2]
+    phase = argv[2] if len(argv) == 3 else "all"
     try:
         job = read_job(job_path)
     except (OSError, ValueError, KeyError, JobError) as error:
@@ -32,7 +34,7 @@ def main(argv: list[str]) -> int:
         return 1
     pipeline = Pipeline(job, make_runner(job.pip_env, job.verbose))
     try:
-        result = pipeline.execute()
+        result = pipeline.execute(phase)
     except PipelineFailure as failure:
         result = pipeline.result
         result.status = "error"
@@ -42,13 +44,14 @@ def main(argv: list[str]) -> int:
         result.status = "error"
         result.error = {"kind": "install", "message": str(error), "hint": ""}
     finally:
-        pipeline.clean()
+        if pipeline.is_final(phase) or pipeline.result.status == "error":
+            pipeline.clean()
     result.python = platform.python_version()
     result.machine = platform.machine()
     result.glibc = _glibc()
     write_result(result, result_path)
     emit("done", status=result.status)
-    return 0 if result.status == "ok" else 1
+    return 0 if result.status in ("ok", "build-needed") else 1
 
 
 if __name__ == "__main__":

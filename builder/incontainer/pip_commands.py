@@ -25,6 +25,36 @@ def download_all(requirements_file: str, dest: str) -> list[str]:
     return pip("download", "--progress-bar", "off", "-r", requirements_file, "--dest", dest)
 
 
+def target_options(target: Target, platforms: list[str]) -> list[str]:
+    """pip's options that pick wheels for ``target`` on any machine."""
+    options: list[str] = []
+    for platform in platforms:
+        options += ["--platform", platform]
+    options += ["--implementation", "cp", "--python-version", f"{target.major}.{target.minor}"]
+    for abi in (target.abi, "abi3", "none"):
+        options += ["--abi", abi]
+    return options
+
+
+def cross_download_all(
+    requirements_file: str, dest: str, target: Target, platforms: list[str], shim: str
+) -> list[str]:
+    """Pass 1 run natively for another machine: pip through the markers shim (crosspip)."""
+    return [
+        sys.executable,
+        "-m",
+        shim,
+        "download",
+        "--progress-bar",
+        "off",
+        *target_options(target, platforms),
+        "-r",
+        requirements_file,
+        "--dest",
+        dest,
+    ]
+
+
 def _pinned(spec_or_file: str, hashed: bool) -> list[str]:
     if hashed:
         return ["--require-hashes", "-r", spec_or_file]
@@ -35,26 +65,13 @@ def download_compatible_wheel(
     spec_or_file: str, target: Target, dest: str, hashed: bool = False
 ) -> list[str]:
     """Pass 2: a wheel for exactly this target, whatever machine pip runs on."""
-    platforms: list[str] = []
-    for platform in explicit_platforms(target):
-        platforms += ["--platform", platform]
     return pip(
         "download",
         "--progress-bar",
         "off",
         "--no-deps",
         "--only-binary=:all:",
-        *platforms,
-        "--implementation",
-        "cp",
-        "--python-version",
-        f"{target.major}.{target.minor}",
-        "--abi",
-        target.abi,
-        "--abi",
-        "abi3",
-        "--abi",
-        "none",
+        *target_options(target, explicit_platforms(target)),
         "--dest",
         dest,
         *_pinned(spec_or_file, hashed),

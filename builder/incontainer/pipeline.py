@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from . import pip_commands as cmd
 from .bytecode import compile_tree
 from .cache import BuildCache
+from .crosspip import MARKERS_VARIABLE
 from .install import install_wheels
 from .markers import foreign_marker_uses
 from .passes import (
@@ -41,6 +43,7 @@ class Sorted:
     sdists: dict[str, str] = field(default_factory=dict)
     incompatible: dict[str, str] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    built_on: dict[str, str] = field(default_factory=dict)  # native | emulated | host
 
     def unresolved(self) -> list[str]:
         names = set(self.sdists) | set(self.incompatible) | set(self.failures)
@@ -72,7 +75,29 @@ class Pipeline:
     def pip(self, argv: list[str], extra_env: dict[str, str] | None = None) -> Outcome:
         env = self.pip_env()
         env.update(extra_env or {})
+        if self.job.cross_markers is not None:
+            env[MARKERS_VARIABLE] = json.dumps(self.job.cross_markers)
         return self.run(argv, env)
+
+    def choose(self, name: str, path: str, how: str, detail: str = "") -> None:
+        self.state.chosen[name] = (path, how, detail)
+        self.state.built_on[name] = self.job.runs_on
+
+    @property
+    def is_cross(self) -> bool:
+        """Resolving natively for another machine: builds are left to the target's image."""
+        return self.job.cross_markers is not None
+
+    def download_all_command(self, requirements: str, dest: str) -> list[str]:
+        if self.is_cross:
+            return cmd.cross_download_all(
+                requirements,
+                dest,
+                self.job.target,
+                self.job.cross_platforms,
+                f"{__package__}.crosspip",
+            )
+        return cmd.download_all(requirements, dest)
 
     # --- pass 1 -------------------------------------------------------------------------
     def download_all(self) -> bool:
@@ -83,7 +108,7 @@ class Pipeline:
         dest = self.path("downloads")
         requirements: str | None = self.job.requirements_file
         while requirements:
-            outcome = self.pip(cmd.download_all(requirements, dest))
+            outcome = self.pip(self.download_all_command(requirements, dest))
             self.cache.store_downloads(dest)
             if outcome.ok:
                 for dist, path in list_dists(dest):
@@ -152,7 +177,8 @@ class Pipeline:
     def sort(self, dist: DistFile, path: str, how: str, detail: str = "") -> None:
         self.state.versions.setdefault(dist.name, dist.version)
         if dist.is_wheel and is_wheel_compatible(dist, self.job.target):
-            self.state.chosen.setdefault(dist.name, (path, how, detail))
+            if dist.name not in self.state.chosen:
+                self.choose(dist.name, path, how, detail)
         elif dist.is_wheel:
             self.state.incompatible.setdefault(dist.name, path)
         else:
@@ -173,11 +199,10 @@ class Pipeline:
                 )
             for dist, path in wheels:
                 self.state.versions[dist.name] = dist.version
-                self.state.chosen[dist.name] = (
-                    path,
-                    "built-from-sdist",
-                    f"local project {project}",
-                )
+                if is_wheel_compatible(dist, self.job.target):
+                    self.choose(dist.name, path, "built-from-sdist", f"local project {project}")
+                else:  # compiled for this machine while resolving for another: build there
+                    self.state.sdists[dist.name] = project
 
     # --- passes 2 and 3 -----------------------------------------------------------------
     def pinned(self, name: str) -> tuple[str, bool]:
@@ -209,7 +234,7 @@ class Pipeline:
             self.cache.store_downloads(dest)
             for dist, path in list_dists(dest):
                 if dist.name == name and is_wheel_compatible(dist, self.job.target):
-                    self.state.chosen[name] = (path, "compatible-wheel", dist.filename)
+                    self.choose(name, path, "compatible-wheel", dist.filename)
 
     def download_missing_sdists(self) -> None:
         for name in self.state.unresolved():
@@ -266,11 +291,7 @@ class Pipeline:
                 emit("step", step=f"build-{variant}", message=f"building {name} {label}")
                 wheel = self.build_one(name, variant)
                 if wheel is not None:
-                    self.state.chosen[name] = (
-                        wheel,
-                        how,
-                        os.path.basename(self.state.sdists[name]),
-                    )
+                    self.choose(name, wheel, how, os.path.basename(self.state.sdists[name]))
                     self.state.failures.pop(name, None)
 
     # --- passes 6 and 7 -----------------------------------------------------------------
@@ -282,7 +303,7 @@ class Pipeline:
                     f"{os.path.basename(wheel)} is tagged for another platform; {name} "
                     "falls back to pure Python when its compiled parts cannot load"
                 )
-                self.state.chosen[name] = (wheel, "allowlisted", detail)
+                self.choose(name, wheel, "allowlisted", detail)
                 self.result.warnings.append(f"{name}: {detail}")
 
     def record_missing(self) -> None:
@@ -322,8 +343,9 @@ class Pipeline:
         for name in sorted(self.state.chosen):
             path, how, detail = self.state.chosen[name]
             version = self.state.versions.get(name) or _version_of(path)
+            where = self.state.built_on.get(name, self.job.runs_on)
             self.result.packages.append(
-                PackageResult(name, version, os.path.basename(path), how, detail)
+                PackageResult(name, version, os.path.basename(path), how, detail, where)
             )
 
     def check_foreign_markers(self) -> None:
@@ -339,14 +361,29 @@ class Pipeline:
                 "drop --no-container so the markers are evaluated inside the Lambda image",
             )
 
-    def execute(self) -> Result:
-        if not self.download_all():
-            self.result.status = "missing"
+    def execute(self, phase: str = "all") -> Result:
+        """Run the passes; ``phase`` splits them for cross resolution (see ``PHASES``)."""
+        if phase == "build":  # in the target's image, which a split build only runs emulated
+            self.job.runs_on = "emulated"
+            self.load_state()
+            self.build_sdists()
+            self.save_state()
             return self.result
-        self.build_local_projects()
-        self.download_compatible_wheels()
-        self.download_missing_sdists()
-        self.build_sdists()
+        if phase == "finish":
+            self.load_state()
+        else:
+            if not self.download_all():
+                self.result.status = "missing"
+                return self.result
+            self.build_local_projects()
+            self.download_compatible_wheels()
+            self.download_missing_sdists()
+            pending = [n for n in self.state.unresolved() if n in self.state.sdists]
+            if self.is_cross and pending:
+                self.result.status, self.result.pending = "build-needed", pending
+                self.save_state()
+                return self.result
+            self.build_sdists()
         self.apply_allowlist()
         self.record_missing()
         self.check_foreign_markers()
@@ -357,10 +394,45 @@ class Pipeline:
         self.install()
         return self.result
 
+    @property
+    def state_file(self) -> str:
+        return self.path("state.json")
+
+    def save_state(self) -> None:
+        """What the passes learnt, for the next phase (possibly in another container)."""
+        data = {
+            "state": asdict(self.state),
+            "warnings": self.result.warnings,
+            "missing": [asdict(missing) for missing in self.result.missing],
+        }
+        with open(self.state_file, "w", encoding="utf-8") as stream:
+            json.dump(data, stream)
+
+    def load_state(self) -> None:
+        with open(self.state_file, encoding="utf-8") as stream:
+            data = json.load(stream)
+        state = data["state"]
+        state["chosen"] = {name: tuple(chosen) for name, chosen in state["chosen"].items()}
+        self.state = Sorted(**state)
+        self.result.warnings = list(data["warnings"])
+        self.result.missing = [MissingPackage(**missing) for missing in data["missing"]]
+
+    def is_final(self, phase: str) -> bool:
+        """Intermediate files stay while a later phase still needs them."""
+        return phase != "build" and self.result.status != "build-needed"
+
     def clean(self) -> None:
         """Every intermediate file goes; only the target directory and the cache stay."""
         for part in ("downloads", "explicit", "sdists", "built", "local", "pins", "unprepared"):
             shutil.rmtree(self.path(part), ignore_errors=True)
+        if os.path.exists(self.state_file):
+            os.remove(self.state_file)
+
+
+# "all" runs every pass in one place. Cross resolution splits them: "resolve" (native; stops
+# with status build-needed when sources must be compiled), "build" (in the target's image),
+# "finish" (native again: allow-list, missing packages, install).
+PHASES = ("all", "resolve", "build", "finish")
 
 
 def download_hint(tail: list[str]) -> str:

@@ -42,6 +42,11 @@ class Job:
     allow_builds: bool = True
     compile_bytecode: bool = False
     verbose: bool = False
+    # Resolving for another machine (see crosspip): the target's marker environment, and the
+    # platform tags pip in the target image would accept. Builds are then left to that image.
+    cross_markers: dict[str, str] | None = None
+    cross_platforms: list[str] = field(default_factory=list)
+    runs_on: str = "native"  # native | emulated | host: recorded per package as built_on
 
 
 def read_job(path: str) -> Job:
@@ -70,6 +75,9 @@ def read_job(path: str) -> Job:
         allow_builds=bool(data.get("allow_builds", True)),
         compile_bytecode=bool(data.get("compile_bytecode", False)),
         verbose=bool(data.get("verbose", False)),
+        cross_markers=data.get("cross_markers"),
+        cross_platforms=list(data.get("cross_platforms", [])),
+        runs_on=str(data.get("runs_on", "native")),
     )
 
 
@@ -80,6 +88,7 @@ class PackageResult:
     wheel: str
     how: str
     detail: str = ""
+    built_on: str = ""
 
 
 @dataclass
@@ -93,7 +102,7 @@ class MissingPackage:
 
 @dataclass
 class Result:
-    status: str = "ok"  # ok | missing | error
+    status: str = "ok"  # ok | missing | error | build-needed (cross resolution, see pipeline)
     python: str = ""
     machine: str = ""
     glibc: str = ""
@@ -101,6 +110,7 @@ class Result:
     missing: list[MissingPackage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: dict[str, str] | None = None
+    pending: list[str] = field(default_factory=list)  # sources the target image must build
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

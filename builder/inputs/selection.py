@@ -15,6 +15,8 @@ from builder.inputs.project import load_toml, table
 
 # Detection order: the most exact description of the environment wins.
 DETECTION_ORDER = ("uv.lock", "poetry.lock", "Pipfile.lock", "requirements.txt", "pyproject.toml")
+# Inputs whose requirements list every dependency, pinned: nothing is left for pip to resolve.
+LOCK_KINDS = frozenset({"uv.lock", "poetry.lock", "Pipfile.lock"})
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,12 @@ def build_catalog(dest: Path, tools_cache: Path) -> Catalog:
     catalog.add("optc", fp.sdist(dest, "optcpkg", "1.0", "optional-c"))
     catalog.add("broken", fp.sdist(dest, "brokenpkg", "1.0", "broken"))
     catalog.add("hashpkg", fp.pure_wheel(dest, "hashpkg", "1.0"))
+    # The wrapt 1.13 case: setup.py imports inspect.formatargspec, gone in Python 3.11, so the
+    # metadata step fails. 1.1 fails the same way; 1.2 (an sdist) and 2.0 (a wheel) work.
+    catalog.add("argspec-1.0", fp.pre311_sdist(dest, "argspecpkg", "1.0"))
+    catalog.add("argspec-1.1", fp.pre311_sdist(dest, "argspecpkg", "1.1"))
+    catalog.add("argspec-1.2", fp.sdist(dest, "argspecpkg", "1.2", "pure"))
+    catalog.add("argspec-2.0", fp.pure_wheel(dest, "argspecpkg", "2.0"))
     catalog.add("armonly", fp.pure_wheel(dest, "armonly", "1.0"))
     catalog.add("markerparent", fp.pure_wheel(dest, "markerparent", "1.0", requires=[ARM_MARKER]))
     # In the allow-list, and only ever published with a wheel Lambda's glibc cannot load.

@@ -69,6 +69,7 @@ def standin_311() -> str:
 def container_build(
     cli: Any, tmp_path: Path, requirements: str, *args: str, env: dict[str, str] | None = None
 ) -> tuple[Any, dict[str, Any]]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     req = tmp_path / "requirements.txt"
     req.write_text(requirements)
     report = tmp_path / "report.json"
@@ -193,6 +194,36 @@ def test_container_removed_after_a_failed_build(cli: Any, tmp_path: Path, standi
     assert result.returncode == 4
     assert report["targets"][0]["missing"][0]["reason"] == "sdist build failed"
     assert build_containers() == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_sdist_whose_metadata_step_fails_is_missing_and_the_rest_still_build(
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
+    # argspecpkg 1.0's setup.py imports inspect.formatargspec (gone in 3.11), as wrapt 1.13's did.
+    result, report = container_build(
+        cli,
+        tmp_path,
+        "argspecpkg==1.0\ncextpkg==1.0\npurepkg==1.0\n",
+        "--runtime",
+        "python3.11",
+        "--base-image",
+        standin_311,
+    )
+    assert result.returncode == 4, result.stderr
+    [target] = report["targets"]
+    assert (target["runtime"], target["architecture"]) == ("python3.11", "x86_64")
+    assert target["status"] == "missing" and target["mode"] == "container"
+    [missing] = target["missing"]
+    assert (missing["name"], missing["version"]) == ("argspecpkg", "1.0")
+    assert missing["reason"] == "the sdist's metadata step fails under python3.11"
+    assert missing["hint"].startswith("argspecpkg 1.2 or newer is on the index")
+    assert "formatargspec" in missing["detail"]
+    hows = {p["name"]: p["how"] for p in target["packages"]}
+    assert hows == {"cextpkg": "built-from-sdist", "purepkg": "wheel"}
+    assert "python3.11/x86_64" in result.stdout
+    assert "missing argspecpkg 1.0: the sdist's metadata step fails" in result.stdout
+    assert "pip could not download" not in result.stdout + result.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -351,21 +382,22 @@ def test_missing_emulation_fails_with_the_commands_that_enable_it(
             f"this test turns QEMU off through {switch}, which must exist and be "
             "writable (run as root after .ci/setup-docker)"
         )
+    arm64 = ("--runtime", "python3.11", "--arch", "arm64", "--base-image",
+             "lambda-builder-standin/python:{version}{suffix}")  # fmt: skip
+    warm, _ = container_build(cli, tmp_path / "warm", "purepkg==1.0\n", *arm64)
+    assert warm.returncode == 0, warm.stderr  # the image's markers are probed (emulated) once
     switch.write_text("0")
     try:
-        result, _ = container_build(
-            cli,
-            tmp_path,
-            "purepkg==1.0\n",
-            "--runtime",
-            "python3.11",
-            "--arch",
-            "arm64",
-            "--base-image",
-            "lambda-builder-standin/python:{version}{suffix}",
+        # Wheels only: resolved and installed natively, so no emulation is needed at all.
+        wheels, wheels_report = container_build(
+            cli, tmp_path / "wheels", "m224pkg==1.0\npurepkg==1.0\n", *arm64
         )
+        # A C extension must be compiled in the arm64 image.
+        result, _ = container_build(cli, tmp_path / "sdist", "cextpkg==1.0\n", *arm64)
     finally:
         switch.write_text("1")
+    assert wheels.returncode == 0, wheels.stderr
+    assert {p["name"] for p in wheels_report["targets"][0]["packages"]} == {"m224pkg", "purepkg"}
     assert result.returncode == 7
     assert "QEMU emulation is not enabled" in result.stderr
     assert "update-binfmts --enable qemu-aarch64" in result.stderr

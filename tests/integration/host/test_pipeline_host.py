@@ -120,6 +120,21 @@ def test_failing_sdist_is_reported_with_compiler_output(cli: Any, tmp_path: Path
     assert "_native.c" in result.stdout
 
 
+def test_sdist_whose_metadata_step_fails_on_311_is_missing_beside_the_rest(
+    cli: Any, tmp_path: Path
+) -> None:
+    result, report = build(cli, tmp_path, "argspecpkg==1.0\ncextpkg==1.0\npurepkg==1.0\n")
+    assert result.returncode == 4, result.stderr
+    [missing] = report["missing"]
+    assert (missing["name"], missing["version"]) == ("argspecpkg", "1.0")
+    assert missing["reason"] == "the sdist's metadata step fails under python3.11"
+    assert missing["hint"].startswith("argspecpkg 1.2 or newer is on the index")
+    assert "formatargspec" in missing["detail"]
+    assert how(report) == {"cextpkg": "built-from-sdist", "purepkg": "wheel"}
+    assert "python3.11/x86_64" in result.stdout and "pip could not download" not in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
 def test_allowlisted_package_is_accepted_with_its_incompatible_wheel(
     cli: Any, tmp_path: Path
 ) -> None:

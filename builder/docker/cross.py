@@ -1,0 +1,188 @@
+"""Foreign-architecture builds that emulate only compilation.
+
+pip under QEMU is slow (starting it takes about 2 s, and a resolve starts it many times), yet
+resolving, downloading, sorting and installing wheels need nothing of the target but its
+marker environment and wheel tags. So a native container of the same Python resolves for the
+target (``incontainer/crosspip``) with markers probed once from the target image, and only
+the sources that must be compiled go to an emulated container. A wheel-only build starts no
+emulated process at all. Both containers share the pipeline's work directory on a volume.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path, PurePosixPath
+
+import docker.errors
+
+from builder.architectures import Architecture
+from builder.config import BuildConfig
+from builder.docker.container import BuildContainer
+from builder.docker.engine import Engine
+from builder.errors import DockerError
+from builder.events import relay_line
+from builder.host import workspace as ws
+from builder.incontainer.tags import Target, explicit_platforms
+from builder.job import PipelineResult
+from builder.runtimes import Runtime
+from builder.ui import BuildUI
+
+PYTHON = "/var/lang/bin/python3"
+# The target's marker environment as pip computes it, and its glibc (for the wheel tags pip
+# there would accept). Standard library only: it runs on the bare base image.
+MARKERS_SCRIPT = """
+import json, os, platform, sys
+def text(info):
+    version = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    if info.releaselevel != "final":
+        version += info.releaselevel[0] + str(info.serial)
+    return version
+glibc = (os.confstr("CS_GNU_LIBC_VERSION") or "glibc 0.0").split()[-1]
+print(json.dumps({"glibc": glibc, "markers": {
+    "implementation_name": sys.implementation.name,
+    "implementation_version": text(sys.implementation.version),
+    "os_name": os.name,
+    "platform_machine": platform.machine(),
+    "platform_release": platform.release(),
+    "platform_system": platform.system(),
+    "platform_version": platform.version(),
+    "python_full_version": platform.python_version(),
+    "platform_python_implementation": platform.python_implementation(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]),
+    "sys_platform": sys.platform,
+}}))
+"""
+
+
+def native_architecture(engine: Engine) -> Architecture | None:
+    """The architecture the engine runs without emulation (None when it is neither)."""
+    for architecture in Architecture:
+        if engine.machine in (architecture.machine, architecture.docker_arch):
+            return architecture
+    return None
+
+
+def allows_cross(config: BuildConfig) -> bool:
+    """A native image of the same runtime is only known when the base image names the arch."""
+    if not config.cross_resolution:
+        return False
+    template = config.base_image
+    return template is None or "{suffix}" in template or "{arch}" in template
+
+
+def target_probe(
+    engine: Engine,
+    base_image: str,
+    architecture: Architecture,
+    cache_root: Path | None,
+    ui: BuildUI,
+    target: str,
+) -> dict[str, object]:
+    """Markers and glibc of the target image: probed once (emulated), then read from disk."""
+    image_id = engine.client.images.get(base_image).id or base_image
+    name = image_id.replace(":", "-").replace("/", "-") + ".json"
+    path = cache_root / "markers" / name if cache_root else None
+    try:
+        if path is not None:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass
+    ui.step(target, f"probing {base_image} for its environment markers (once)")
+    with BuildContainer(
+        engine,
+        base_image,
+        architecture,
+        environment={},
+        network_mode=None,
+        volumes={},
+        target=target,
+        ui=ui,
+    ) as box:
+        code, lines = box.run([PYTHON, "-c", MARKERS_SCRIPT])
+    try:
+        data = dict(json.loads(lines[-1]))
+    except (IndexError, ValueError):
+        data = {}
+    if code != 0 or "markers" not in data:
+        raise DockerError(
+            f"probing {base_image} for its marker environment failed:\n" + "\n".join(lines[-5:]),
+            target=target,
+            hint="the image needs /var/lang/bin/python3",
+        )
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data), encoding="utf-8")
+    return data
+
+
+def cross_platforms(runtime: Runtime, architecture: Architecture, glibc: str) -> list[str]:
+    """The platform tags pip inside the target image would accept (pass 1 sorts them after)."""
+    major, _, minor = glibc.partition(".")
+    image = Target(runtime.major, runtime.minor, architecture.machine, (int(major), int(minor)))
+    return [*explicit_platforms(image), f"linux_{architecture.machine}"]
+
+
+# Starts a container from an image for an architecture, with extra volumes, probed and with the
+# workspace copied in; removed when the context ends.
+Starter = Callable[
+    [str, Architecture, dict[str, dict[str, str]]], AbstractContextManager[BuildContainer]
+]
+
+
+def run_phase(
+    box: BuildContainer, workspace: ws.Workspace, phase: str, target: str, ui: BuildUI
+) -> PipelineResult:
+    box.run(
+        [*workspace.command(PYTHON), phase],
+        workspace.environment(),
+        on_line=lambda line: relay_line(line, target, ui),
+    )
+    box.copy_out(PurePosixPath(workspace.run_root) / "result.json", workspace.host_dir)
+    return ws.read_result(workspace, target)
+
+
+def run_split(
+    engine: Engine,
+    start: Starter,
+    native: tuple[str, Architecture],
+    foreign: tuple[Callable[[], str], Architecture],
+    workspace: ws.Workspace,
+    output: Path,
+    target: str,
+    ui: BuildUI,
+) -> PipelineResult:
+    """Resolve natively, compile what must be compiled in the target's image, install natively.
+
+    ``foreign`` makes the target's builder image only when something needs compiling.
+    """
+    volume = engine.client.volumes.create(
+        name=f"lambda-builder-work-{uuid.uuid4().hex[:12]}",
+        labels={"org.lambda-builder.work": target},
+    )
+    shared = {volume.name: {"bind": workspace.run("work"), "mode": "rw"}}
+    try:
+        with start(native[0], native[1], shared) as box:
+            result = run_phase(box, workspace, "resolve", target, ui)
+            if result.status == "build-needed":
+                ui.step(
+                    target,
+                    f"compiling {', '.join(result.pending)} in the {foreign[1].value} image "
+                    "(emulated); everything else runs natively",
+                )
+                with start(foreign[0](), foreign[1], shared) as emulated:
+                    built = run_phase(emulated, workspace, "build", target, ui)
+                if built.status == "error":
+                    return built
+                result = run_phase(box, workspace, "finish", target, ui)
+            if result.status == "ok":
+                ui.step(target, "copying the dependencies out of the container")
+                box.copy_out(PurePosixPath(workspace.run_root) / "target", output)
+        return result
+    finally:
+        try:
+            volume.remove(force=True)
+        except docker.errors.DockerException as error:
+            ui.warning(target, f"could not remove volume {volume.name}: {error}")

@@ -1,0 +1,82 @@
+"""Foreign-architecture builds resolve natively and emulate only compilation (real engine, QEMU)."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from tests.support.standins import ensure_standin
+
+pytestmark = [pytest.mark.docker, pytest.mark.emulation]
+EM_AARCH64 = 183
+
+
+@pytest.fixture(scope="module")
+def template() -> str:
+    ensure_standin("python3.11", "arm64")
+    base = ensure_standin("python3.11", "x86_64").rsplit(":", 1)[0]
+    return f"{base}:{{version}}{{suffix}}"
+
+
+def build(cli: Any, root: Path, requirements: str, template: str) -> tuple[Any, dict[str, Any]]:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "requirements.txt").write_text(requirements)
+    report = root / "report.json"
+    result = cli(
+        "build", "-r", str(root / "requirements.txt"), "--runtime", "python3.11",
+        "--arch", "arm64", "--base-image", template, "-o", str(root / "out"),
+        "--report", str(report), "--no-cache",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [target] = json.loads(report.read_text())["targets"]
+    return result, target
+
+
+def started_containers(stderr: str) -> list[str]:
+    """The machines of the build containers the build says it started, in order."""
+    return re.findall(r"starting a build container \((\w+)\)", stderr)
+
+
+def test_wheel_only_arm64_build_runs_no_emulated_container_and_honours_markers(
+    cli: Any, tmp_path: Path, template: str
+) -> None:
+    build(cli, tmp_path / "warmup", "purepkg==1.0\n", template)  # the marker probe, once
+    result, target = build(
+        cli,
+        tmp_path / "wheels",
+        'markerparent==1.0\nm224pkg==1.0\ncextpkg==1.0; platform_machine == "x86_64"\n',
+        template,
+    )
+    assert started_containers(result.stderr) == ["x86_64"]
+    assert "probing" not in result.stderr  # the markers came from the cache
+    packages = {p["name"]: p for p in target["packages"]}
+    assert set(packages) == {"markerparent", "armonly", "m224pkg"}  # markers of aarch64
+    assert packages["m224pkg"]["wheel"].endswith("manylinux_2_24_aarch64.whl")
+    assert {p["built_on"] for p in packages.values()} == {"native"}
+    out = tmp_path / "wheels" / "out"
+    assert (out / "armonly").is_dir() and not (out / "cextpkg").exists()
+
+
+def test_sdists_are_compiled_in_the_emulated_image_and_nothing_else_is(
+    cli: Any, tmp_path: Path, template: str
+) -> None:
+    result, target = build(cli, tmp_path, "cextpkg==1.0\npurepkg==1.0\nm224pkg==1.0\n", template)
+    assert started_containers(result.stderr) == ["x86_64", "arm64"]
+    assert "compiling cextpkg in the arm64 image (emulated)" in result.stderr
+    where = {p["name"]: (p["how"], p["built_on"]) for p in target["packages"]}
+    assert where == {
+        "cextpkg": ("built-from-sdist", "emulated"),
+        "purepkg": ("wheel", "native"),
+        "m224pkg": ("wheel", "native"),
+    }
+    [so] = (tmp_path / "out" / "cextpkg").glob("_native*.so")
+    header = so.read_bytes()[:20]
+    assert struct.unpack("<H", header[18:20])[0] == EM_AARCH64
+    volumes = docker.from_env().volumes.list(filters={"label": "org.lambda-builder.work"})
+    assert volumes == []  # the shared work volume is gone
