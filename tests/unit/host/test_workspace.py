@@ -6,7 +6,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
 
@@ -17,9 +17,11 @@ from builder.errors import PipelineError
 from builder.host.workspace import (
     PROGRAM_NAME,
     Workspace,
+    download_set,
     pip_environment,
     prepare,
     read_result,
+    staged_locations,
 )
 from builder.incontainer.protocol import read_job
 from builder.incontainer.tags import Target
@@ -190,11 +192,11 @@ def test_prepare_writes_a_private_job_file_that_validates(tmp_path: Path, projec
     assert (job.work_dir, job.target_dir) == ("/lambda-builder/work", "/lambda-builder/target")
     assert job.requirements_file == "/lambda-builder/requirements.txt"
     assert job.hashes == {"six": [SHA]}
-    assert job.local_projects == ["/lambda-builder/inputs/0/mine"]
+    assert job.local_projects == ["/lambda-builder/inputs/libs/mine"]
     assert job.pip_env == {
         "PIP_INDEX_URL": "https://cli.example/simple",
         "PIP_EXTRA_INDEX_URL": "https://file.example/simple",
-        "PIP_FIND_LINKS": "/lambda-builder/inputs/1/wheels",
+        "PIP_FIND_LINKS": "/lambda-builder/inputs/wheels",
     }
     assert (job.cache_dir, job.foreign_marker_keys) == ("/cache", ["platform_machine"])
     assert (job.allow_builds, job.compile_bytecode) == (False, True)
@@ -216,10 +218,10 @@ def test_prepare_copies_inputs_and_flattens_requirements_for_the_container(
         cache_dir=None,
     )
     host = workspace.host_dir
-    assert (host / "inputs" / "0" / "mine" / "setup.py").read_text() == "# setup\n"
-    assert (host / "inputs" / "1" / "wheels").is_dir()
+    assert (host / "inputs" / "libs" / "mine" / "setup.py").read_text() == "# setup\n"
+    assert (host / "inputs" / "wheels").is_dir()
     assert (host / "requirements.txt").read_text() == (
-        "-c /lambda-builder/constraints.txt\nsix==1.16.0\n/lambda-builder/inputs/0/mine[cli]\n"
+        "-c /lambda-builder/constraints.txt\nsix==1.16.0\n/lambda-builder/inputs/libs/mine[cli]\n"
     )
     assert (host / "constraints.txt").read_text() == "urllib3<2\n"
     assert (host / "program" / PROGRAM_NAME / "pipeline.py").is_file()
@@ -244,7 +246,77 @@ def test_with_hashes_local_directories_are_built_but_not_downloaded(
         f"-c /lambda-builder/constraints.txt\nsix==1.16.0 --hash={SHA}\n"
     )
     job = JobSpec.model_validate_json(workspace.job_file.read_text(encoding="utf-8"))
-    assert job.local_projects == ["/lambda-builder/inputs/0/mine"]
+    assert job.local_projects == ["/lambda-builder/inputs/libs/mine"]
+
+
+def test_lock_exports_build_local_directories_alone_even_without_hashes(project: Path) -> None:
+    """A git pin turns a lock's hashes off; its local projects must still not be resolved, as
+    a Poetry package's metadata names path dependencies by host path and git ones by branch."""
+    project.write_text(project.read_text().replace(f" --hash={SHA}", ""))
+    locked = parse_requirements(project, environ={}, is_complete=True)
+    assert [line.spec for line in download_set(locked).requirements] == ["six==1.16.0"]
+    assert locked.local_projects() == [(project.parent / "libs" / "mine").resolve()]
+    written = parse_requirements(project, environ={})
+    assert len(download_set(written).requirements) == 2, "pip resolves a hand-written file"
+
+
+def test_local_inputs_keep_their_places_relative_to_each_other() -> None:
+    fn, lib, util, wheel = map(
+        PurePosixPath,
+        (
+            "/home/me/repo/fn",
+            "/home/me/repo/common-lib",
+            "/home/me/repo/fn/libs/util",
+            "/home/me/wheels/a-1.0-py3-none-any.whl",
+        ),
+    )
+    assert staged_locations([fn, lib, util]) == {
+        fn: ("inputs", "fn"),
+        lib: ("inputs", "common-lib"),
+        util: ("inputs", "fn", "libs", "util"),
+    }
+    assert staged_locations([util, fn]) == {
+        fn: ("inputs", "fn"),
+        util: ("inputs", "fn", "libs", "util"),
+    }
+    assert staged_locations([wheel]) == {wheel: ("inputs", wheel.name)}
+    assert staged_locations([fn, wheel]) == {
+        fn: ("inputs", "repo", "fn"),
+        wheel: ("inputs", "wheels", wheel.name),
+    }
+    assert staged_locations([]) == {}
+
+
+def test_local_inputs_on_different_drives_get_a_tree_each() -> None:
+    fn, lib = PureWindowsPath(r"C:\src\fn"), PureWindowsPath(r"D:\libs\common")
+    assert staged_locations([lib, fn]) == {
+        fn: ("inputs", "0", "fn"),
+        lib: ("inputs", "1", "common"),
+    }
+
+
+def test_prepare_stages_a_project_beside_its_path_dependency(tmp_path: Path) -> None:
+    fn, lib = tmp_path / "repo" / "fn", tmp_path / "repo" / "common-lib"
+    for root in (fn, lib):
+        (root / "pkg").mkdir(parents=True)
+        (root / "pyproject.toml").write_text("[project]\n")
+    (fn / "requirements.txt").write_text("../common-lib\n.\n")
+    workspace = Workspace(tmp_path / "ws", "/lambda-builder")
+    prepare(
+        workspace,
+        runtime=get_runtime("python3.11"),
+        architecture=Architecture.X86_64,
+        config=BuildConfig(),
+        parsed=parse_requirements(fn / "requirements.txt", environ={}, is_complete=True),
+        copy_inputs=True,
+        cache_dir=None,
+    )
+    inputs = workspace.host_dir / "inputs"
+    assert (inputs / "fn" / "pyproject.toml").is_file()
+    assert (inputs / "common-lib" / "pyproject.toml").is_file()
+    job = JobSpec.model_validate_json(workspace.job_file.read_text(encoding="utf-8"))
+    assert job.local_projects == ["/lambda-builder/inputs/common-lib", "/lambda-builder/inputs/fn"]
+    assert (workspace.host_dir / "requirements.txt").read_text() == "\n"
 
 
 def test_job_written_by_prepare_is_read_by_the_pipeline(tmp_path: Path, project: Path) -> None:
