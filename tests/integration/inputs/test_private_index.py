@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ from tests.integration.inputs.projects import (
     write_uv_workspace,
 )
 from tests.support.catalog import Catalog
+from tests.support.json_keyring import VARIABLE, asked, write_keyring
 from tests.support.package_index import PackageIndex
 from tests.support.standins import ensure_standin
 
@@ -227,3 +230,102 @@ def test_no_image_layer_container_or_volume_holds_the_password(
             text=True,
         )
         assert grep.returncode == 1, f"{volume.name}: {grep.stdout}{grep.stderr}"
+
+
+# Keyring: the test's backend (tests/support/json_keyring.py), selected as users select theirs.
+
+
+def keyring_env(path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "PYTHON_KEYRING_BACKEND": "tests.support.json_keyring.JsonKeyring",
+        VARIABLE: str(path),
+        **extra,
+    }
+
+
+def test_keyring_credentials_alone_reach_pip_in_the_container(
+    private: PackageIndex, standin: str, tmp_path: Path
+) -> None:
+    """The default provider (auto) finds the keyring library: no option, variable or netrc."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "requirements.txt").write_text(f"--index-url {private.url}\nneedspure==1.0\n")
+    entries = [{"service": private.url, "username": USER, "password": PASSWORD}]
+    keyring = write_keyring(tmp_path / "keyring.json", entries)
+    private.clear_log()
+    _, report = container_build(app, tmp_path, standin, "--no-cache", env=keyring_env(keyring))
+    assert packages(report) == {"needspure": "1.0", "purepkg": "1.0"}
+    assert any(record.authenticated and record.status == 200 for record in private.access_log)
+    assert all(record.status != 401 for record in private.access_log)
+    assert asked(keyring) == [[private.url, None]]  # asked once, by the index URL
+    history = subprocess.run(
+        ["docker", "history", "--no-trunc", builder_image(standin)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert_secret_absent([history, json.dumps(report)], [])
+
+
+def test_subprocess_keyring_executable_serves_a_locked_uv_index(
+    private: PackageIndex, standin: str, tmp_path: Path
+) -> None:
+    """``--keyring-provider subprocess`` runs the ``keyring`` on PATH, asked by host here."""
+    index_table = f'[[tool.uv.index]]\nname = "private"\nurl = "{private.url}"\ndefault = true\n'
+    root = write_uv_workspace(tmp_path / "shop", index_table)
+    uv_credentials = {"UV_INDEX_PRIVATE_USERNAME": USER, "UV_INDEX_PRIVATE_PASSWORD": PASSWORD}
+    run_tool(["uv", "lock"], root, tool_env(tmp_path / "lock-home", uv_credentials))
+    host = private.url.split("/")[2]
+    keyring = write_keyring(
+        tmp_path / "keyring.json", [{"service": host, "username": USER, "password": PASSWORD}]
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "keyring-calls.txt"
+    executable = bin_dir / "keyring"
+    executable.write_text(
+        f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{sys.executable}" -m keyring "$@"\n'
+    )
+    executable.chmod(0o755)
+    environment = keyring_env(keyring, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    private.clear_log()
+    _, report = container_build(
+        root,
+        tmp_path,
+        standin,
+        "--package",
+        "orders",
+        "--no-cache",
+        "--keyring-provider",
+        "subprocess",
+        env=environment,
+    )
+    assert set(packages(report)) == {"orders", "shop-common", "needspure", "purepkg"}
+    assert any(record.authenticated and record.status == 200 for record in private.access_log)
+    assert calls.read_text().splitlines() == [
+        f"--mode=creds --output=json get {private.url}",
+        f"--mode=creds --output=json get {host}",
+    ]
+
+
+def test_a_failing_keyring_is_a_warning_and_the_build_goes_on(
+    private: PackageIndex, catalog: Catalog, standin: str, tmp_path: Path
+) -> None:
+    """netrc serves the private index; keyring, asked about the other one, raises."""
+    app = tmp_path / "app"
+    app.mkdir()
+    other = catalog.index.url.replace("127.0.0.1", "localhost")  # not netrc's machine
+    (app / "requirements.txt").write_text(
+        f"--index-url {private.url}\n--extra-index-url {other}\nneedspure==1.0\n"
+    )
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {USER} password {PASSWORD}\n")
+    netrc.chmod(0o600)
+    keyring = write_keyring(tmp_path / "keyring.json", [], fail="the vault is locked")
+    environment = keyring_env(keyring, NETRC=str(netrc))
+    result, report = container_build(
+        app, tmp_path, standin, "--no-cache", "--keyring-provider", "import", env=environment
+    )
+    assert packages(report) == {"needspure": "1.0", "purepkg": "1.0"}
+    assert "the vault is locked; building without credentials from keyring" in result.stderr
+    assert len(asked(keyring)) == 1  # not asked again after it failed
