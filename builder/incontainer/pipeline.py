@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from . import pip_commands as cmd
@@ -286,10 +287,17 @@ class Pipeline:
                     f"a {self.job.target.machine} machine: {', '.join(todo)}",
                     "drop --no-container so the build runs in the Lambda image",
                 )
+            label = "without a C compiler" if variant == "no-c" else "from source"
             for name in todo:
-                label = "without a C compiler" if variant == "no-c" else "from source"
                 emit("step", step=f"build-{variant}", message=f"building {name} {label}")
-                wheel = self.build_one(name, variant)
+            # Builds are independent processes: as many at once as there are CPUs, which
+            # matters most under QEMU. Each writes only its own package's entries.
+            workers = max(1, min(len(todo), os.cpu_count() or 1))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                wheels = pool.map(self.build_one, todo, [variant] * len(todo))
+                built = dict(zip(todo, wheels))
+            for name in todo:
+                wheel = built[name]
                 if wheel is not None:
                     self.choose(name, wheel, how, os.path.basename(self.state.sdists[name]))
                     self.state.failures.pop(name, None)
