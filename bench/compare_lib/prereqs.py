@@ -90,7 +90,7 @@ def _bridge_problems(arch: str) -> list[str]:
 
 
 def problems(
-    archs: Sequence[str], tools: Sequence[str], ca_bundle: Path, ours: Path | None, uv: str | None
+    archs: Sequence[str], tools: Sequence[str], ca_bundle: Path, ours: Path | None, uv: Path | None
 ) -> list[str]:
     """Every missing prerequisite, in the order they should be fixed; empty when ready."""
     found = []

@@ -16,6 +16,10 @@ from pathlib import Path
 _SCRUBBED_PREFIXES = ("PIP_", "UV_")
 
 
+class SetupError(Exception):
+    """Something a comparison needs before timing (a tool, an image) failed; names the log."""
+
+
 @dataclass(frozen=True)
 class Timed:
     seconds: float

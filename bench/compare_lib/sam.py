@@ -22,14 +22,12 @@ MANIFEST_MOUNT = "/tmp/samcli/manifest"
 CA_NAME = "ca-bundle.crt"
 
 
-class SetupError(Exception):
-    """Installing SAM or building its image failed; the message names the log."""
-
-
 def _checked(command: list[str], log: Path, environment: Mapping[str, str]) -> None:
     result = process.run_timed(command, log, environment)
     if not result.ok:
-        raise SetupError(f"`{' '.join(command[:3])} ...` failed (exit {result.returncode}): {log}")
+        raise process.SetupError(
+            f"`{' '.join(command[:3])} ...` failed (exit {result.returncode}): {log}"
+        )
 
 
 def install_cli(tools_dir: Path, logs: Path, environment: Mapping[str, str]) -> Path:
