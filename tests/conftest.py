@@ -77,6 +77,7 @@ def hermetic_environment(environ: dict[str, str], scratch: Path) -> None:
             "PIP_CONFIG_FILE": os.devnull,
             "XDG_CONFIG_HOME": str(scratch / "config"),
             "XDG_CONFIG_DIRS": str(scratch / "config-dirs"),
+            "XDG_CACHE_HOME": str(scratch / "cache"),
             "NETRC": str(scratch / "no-netrc"),
             "DOCKER_CONFIG": str(scratch / "docker"),
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",

@@ -26,7 +26,7 @@ from .passes import (
     oldest_that_works,
 )
 from .protocol import Job, MissingPackage, PackageResult, Result, emit
-from .tags import DistFile, canonical_name, is_wheel_compatible, parse_filename
+from .tags import DistFile, canonical_name, is_pure, is_wheel_compatible, parse_filename
 
 
 class PipelineFailure(Exception):
@@ -274,6 +274,39 @@ class Pipeline:
         self.state.failures.setdefault(name, f"built {os.path.basename(wheels[0])}, not usable")
         return None
 
+    def build_pure_here(self, names: list[str]) -> None:
+        """Cross resolution: an sdist that builds into a pure-Python wheel here needs no
+        emulation (the same Python version builds the same pure wheel). Anything compiled, or
+        any failure, is left to the target's image, which decides as it always did."""
+        for name in names:
+            emit("step", step="build-here", message=f"trying {name} natively (pure Python?)")
+        workers = max(1, min(len(names), os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            wheels = dict(zip(names, pool.map(self.pure_wheel_here, names)))
+        for name in names:
+            wheel = wheels[name]
+            if wheel is not None:
+                self.choose(
+                    name, wheel, "built-from-sdist", os.path.basename(self.state.sdists[name])
+                )
+
+    def pure_wheel_here(self, name: str) -> str | None:
+        sdist = self.state.sdists[name]
+        variant = "here"  # never the target's "native" entry: this machine is not the target
+        wheels = self.cache.lookup_built(sdist, variant)
+        if not wheels:
+            dest = self.path("built", variant, name)
+            outcome = self.pip(cmd.build_wheel(sdist, dest))
+            wheels = [path for _dist, path in list_dists(dest)]
+            if not outcome.ok or not wheels:
+                return None
+            self.cache.store_built(sdist, variant, wheels)
+        for wheel in wheels:
+            dist = parse_filename(os.path.basename(wheel))
+            if dist is not None and is_pure(dist) and is_wheel_compatible(dist, self.job.target):
+                return wheel
+        return None
+
     def build_sdists(self) -> None:
         for variant, how in (
             ("native", "built-from-sdist"),
@@ -387,6 +420,9 @@ class Pipeline:
             self.download_compatible_wheels()
             self.download_missing_sdists()
             pending = [n for n in self.state.unresolved() if n in self.state.sdists]
+            if self.is_cross and pending:
+                self.build_pure_here(pending)
+                pending = [n for n in self.state.unresolved() if n in self.state.sdists]
             if self.is_cross and pending:
                 self.result.status, self.result.pending = "build-needed", pending
                 self.save_state()

@@ -116,6 +116,11 @@ def is_tag_compatible(tag: tuple[str, str, str], target: Target) -> bool:
     return abi == "none" and minor == target.minor
 
 
+def is_pure(dist: DistFile) -> bool:
+    """A wheel that runs on any machine: no ABI, platform ``any``."""
+    return dist.is_wheel and all(abi == "none" and plat == "any" for _i, abi, plat in dist.tags)
+
+
 def is_wheel_compatible(dist: DistFile, target: Target) -> bool:
     return dist.is_wheel and any(is_tag_compatible(tag, target) for tag in dist.tags)
 

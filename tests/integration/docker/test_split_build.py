@@ -66,7 +66,8 @@ def test_wheel_only_arm64_build_runs_no_emulated_container_and_honours_markers(
 def test_sdists_are_compiled_in_the_emulated_image_and_nothing_else_is(
     cli: Any, tmp_path: Path, template: str
 ) -> None:
-    result, target = build(cli, tmp_path, "cextpkg==1.0\npurepkg==1.0\nm224pkg==1.0\n", template)
+    requirements = "cextpkg==1.0\npurepkg==1.0\nm224pkg==1.0\nmacpkg==1.0\n"
+    result, target = build(cli, tmp_path, requirements, template)
     assert started_containers(result.stderr) == ["x86_64", "arm64"]
     assert "compiling cextpkg in the arm64 image (emulated)" in result.stderr
     where = {p["name"]: (p["how"], p["built_on"]) for p in target["packages"]}
@@ -74,6 +75,7 @@ def test_sdists_are_compiled_in_the_emulated_image_and_nothing_else_is(
         "cextpkg": ("built-from-sdist", "emulated"),
         "purepkg": ("wheel", "native"),
         "m224pkg": ("wheel", "native"),
+        "macpkg": ("built-from-sdist", "native"),  # a pure-Python sdist needs no emulation
     }
     [so] = (tmp_path / "out" / "cextpkg").glob("_native*.so")
     header = so.read_bytes()[:20]

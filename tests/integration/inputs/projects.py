@@ -46,7 +46,6 @@ def tool_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
             "POETRY_VIRTUALENVS_PATH": str(home / "venvs"),
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
             "NETRC": str(home / "no-netrc"),
-            "LAMBDA_BUILDER_CACHE_DIR": "",
         }
     )
     env.update(extra or {})

@@ -49,7 +49,7 @@ def _value_after(argv: list[str], flag: str) -> str:
 
 def _classify(argv: list[str], env: dict[str, str]) -> tuple[str, str, str]:
     """Which pass a pip command line belongs to, about which package, writing where."""
-    assert argv[1:3] == ["-m", "pip"], argv
+    assert argv[1] == "-m" and argv[2] in ("pip", "builder.incontainer.crosspip"), argv
     if argv[3:5] == ["index", "versions"]:
         return "index", argv[5], ""
     if argv[3] == "wheel":
@@ -106,12 +106,6 @@ class FakePip:
     def call(self, kind: str, subject: str) -> Call:
         (found,) = [c for c in self.calls if (c.kind, c.subject) == (kind, subject)]
         return found
-
-
-@pytest.fixture
-def stock(tmp_path: Path) -> Path:
-    """Where the files the fake pip hands out are prepared."""
-    return tmp_path / "stock"
 
 
 def _sdist(stock: Path, name: str, version: str = "1.0", content: bytes = b"") -> Path:
