@@ -36,6 +36,10 @@ def remove_active_containers() -> None:
         box._remove()  # os.ModeDir in the stat header of the archive endpoint
 
 
+# What runc says when an exec reaches a container whose first process has already died.
+_DEAD_CONTAINER = "cannot exec in a deleted state"
+
+
 class BuildContainer:
     """Started on enter, removed on exit (success, failure or Ctrl-C) unless asked to keep it."""
 
@@ -159,18 +163,27 @@ class BuildContainer:
             lines = self._relay(stream, on_line)
             code = api.exec_inspect(exec_id)["ExitCode"]
         except docker.errors.DockerException as error:
-            # The first process may die a moment after start (no emulation): say that, not 409.
-            # The engine can refuse the exec before its own state reads "exited": wait for it.
-            with contextlib.suppress(
-                docker.errors.DockerException, ReadTimeout, RequestsConnectionError
-            ):
-                if "is not running" in str(error) and self.container is not None:
-                    self.container.wait(timeout=10)
-                self._check_running()
+            self._diagnose_refused_exec(str(error))
             raise DockerError(
                 f"running {argv[0]} in the container failed: {error}", target=self.target
             ) from None
+        if code != 0 and any(_DEAD_CONTAINER in line for line in lines[-3:]):
+            # The runtime refused the exec inside the stream (exit code 126 or 255).
+            self._diagnose_refused_exec(_DEAD_CONTAINER)
         return int(code if code is not None else -1), lines
+
+    def _diagnose_refused_exec(self, message: str) -> None:
+        """The first process may die a moment after start (no emulation): say that, not 409.
+
+        The engine can refuse the exec before its own state reads "exited": wait for it.
+        """
+        with contextlib.suppress(
+            docker.errors.DockerException, ReadTimeout, RequestsConnectionError
+        ):
+            dead = "is not running" in message or _DEAD_CONTAINER in message
+            if dead and self.container is not None:
+                self.container.wait(timeout=10)
+            self._check_running()
 
     @staticmethod
     def _relay(stream: Iterator[bytes], on_line: Callable[[str], None] | None) -> list[str]:
