@@ -84,7 +84,9 @@ def container_build(
     report = tmp_path / "report.json"
     temp = tmp_path / "tmp"
     temp.mkdir(exist_ok=True)
-    environment = tool_env(tmp_path / "home", {"TMPDIR": str(temp), **(env or {})})
+    # A finished-build cache of this build's own: every call really talks to the index.
+    own = {"TMPDIR": str(temp), "LAMBDA_BUILDER_CACHE_DIR": str(tmp_path / "build-cache")}
+    environment = tool_env(tmp_path / "home", {**own, **(env or {})})
     result = run_cli(
         [
             "build",

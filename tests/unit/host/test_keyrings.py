@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -30,7 +31,11 @@ from tests.support.json_keyring import VARIABLE, JsonKeyring, asked, write_keyri
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 URL = "https://corp.example:8443/pypi/simple/"
-KEYRING_EXECUTABLE = str(Path(sys.executable).parent / "keyring")
+# Beside this interpreter in a virtualenv; wherever pip put scripts for a system Python.
+KEYRING_EXECUTABLE = next(
+    (str(p) for p in [Path(sys.executable).parent / "keyring"] if p.is_file()),
+    shutil.which("keyring") or "keyring",
+)
 
 
 class FakeBackend:
