@@ -297,3 +297,15 @@ def compiler_tail(tail: list[str], lines: int = 12) -> str:
         start = max(0, errors[0] - 2)
         return "\n".join(interesting[start : start + lines])
     return "\n".join(interesting[-lines:])
+
+
+def download_hint(tail: list[str]) -> str:
+    text = "\n".join(tail)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            "the index's TLS certificate is not trusted here: pass --ca-bundle FILE (or set "
+            "SSL_CERT_FILE / PIP_CERT) with your network's CA certificates"
+        )
+    if "ProxyError" in text or "407" in text:
+        return "check HTTPS_PROXY / HTTP_PROXY / NO_PROXY and the proxy's credentials"
+    return "run again with --verbose to see pip's full output"

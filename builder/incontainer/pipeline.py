@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 
 from . import pip_commands as cmd
 from .bytecode import compile_tree
@@ -17,38 +16,22 @@ from .markers import foreign_marker_uses
 from .passes import (
     Outcome,
     Runner,
-    Unpreparable,
     compiler_tail,
+    download_hint,
     list_dists,
     metadata_failure,
     missing_from_download_failure,
-    newer_versions,
-    oldest_that_works,
 )
 from .protocol import Job, MissingPackage, PackageResult, Result, emit
+from .state import Sorted, load_state, save_state
 from .tags import DistFile, canonical_name, is_pure, is_wheel_compatible, parse_filename
+from .unprepared import newer_release, unpreparable_missing
 
 
 class PipelineFailure(Exception):
     def __init__(self, kind: str, message: str, hint: str = ""):
         super().__init__(message)
         self.kind, self.message, self.hint = kind, message, hint
-
-
-@dataclass
-class Sorted:
-    """What is known about each package (by canonical name) as the passes go on."""
-
-    versions: dict[str, str] = field(default_factory=dict)
-    chosen: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # wheel, how, detail
-    sdists: dict[str, str] = field(default_factory=dict)
-    incompatible: dict[str, str] = field(default_factory=dict)
-    failures: dict[str, str] = field(default_factory=dict)
-    built_on: dict[str, str] = field(default_factory=dict)  # native | emulated | host
-
-    def unresolved(self) -> list[str]:
-        names = set(self.sdists) | set(self.incompatible) | set(self.failures)
-        return sorted(names - set(self.chosen))
 
 
 class Pipeline:
@@ -136,7 +119,14 @@ class Pipeline:
             return None  # dropped once already: another requirement needs it too
         with open(requirements, encoding="utf-8") as stream:
             rest = cmd.without_requirement(stream.read(), failed.name)
-        self.result.missing.append(self.unpreparable(failed, top_level=rest is not None))
+        newer = (
+            newer_release(self.pip, self.path("unprepared"), failed.name, failed.version)
+            if failed.version
+            else None
+        )
+        self.result.missing.append(
+            unpreparable_missing(failed, self.job.runtime, newer, top_level=rest is not None)
+        )
         if rest is None:
             return None
         path = self.path("unprepared", f"requirements-{len(self.result.missing)}.txt")
@@ -144,36 +134,6 @@ class Pipeline:
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(rest)
         return path
-
-    def unpreparable(self, failed: Unpreparable, top_level: bool) -> MissingPackage:
-        runtime, name = self.job.runtime, failed.name
-        newer = self.newer_release(name, failed.version) if failed.version else None
-        if newer and top_level:
-            hint = f"{name} {newer} or newer is on the index: require {name}>={newer}"
-        elif newer:
-            hint = (
-                f"{name} {newer} or newer is on the index: upgrade the package that requires "
-                f"{name} {failed.version}, or pin {name}>={newer}"
-            )
-        else:
-            hint = (
-                f"found no newer release of {name} whose metadata step works under {runtime}: "
-                "replace it, or build for a runtime it supports"
-            )
-        reason = f"the sdist's metadata step fails under {runtime}"
-        return MissingPackage(name, failed.version, reason, hint, failed.detail)
-
-    def newer_release(self, name: str, version: str) -> str | None:
-        """The oldest release after ``version`` that downloads and prepares on this Python."""
-        emit("step", step="download", message=f"looking for a newer {name} that prepares here")
-        listed = self.pip(cmd.index_versions(name))
-        candidates = newer_versions(listed.tail, version) if listed.ok else None
-
-        def works(candidate: str) -> bool:
-            dest = self.path("unprepared", f"{canonical_name(name)}-{candidate}")
-            return self.pip(cmd.download_release(name, candidate, dest)).ok
-
-        return oldest_that_works(candidates or [], works)
 
     def sort(self, dist: DistFile, path: str, how: str, detail: str = "") -> None:
         self.state.versions.setdefault(dist.name, dist.version)
@@ -406,12 +366,12 @@ class Pipeline:
         """Run the passes; ``phase`` splits them for cross resolution (see ``PHASES``)."""
         if phase == "build":  # in the target's image, which a split build only runs emulated
             self.job.runs_on = "emulated"
-            self.load_state()
+            self.state = load_state(self.state_file, self.result)
             self.build_sdists()
-            self.save_state()
+            save_state(self.state_file, self.state, self.result)
             return self.result
         if phase == "finish":
-            self.load_state()
+            self.state = load_state(self.state_file, self.result)
         else:
             if not self.download_all():
                 self.result.status = "missing"
@@ -425,7 +385,7 @@ class Pipeline:
                 pending = [n for n in self.state.unresolved() if n in self.state.sdists]
             if self.is_cross and pending:
                 self.result.status, self.result.pending = "build-needed", pending
-                self.save_state()
+                save_state(self.state_file, self.state, self.result)
                 return self.result
             self.build_sdists()
         self.apply_allowlist()
@@ -441,25 +401,6 @@ class Pipeline:
     @property
     def state_file(self) -> str:
         return self.path("state.json")
-
-    def save_state(self) -> None:
-        """What the passes learnt, for the next phase (possibly in another container)."""
-        data = {
-            "state": asdict(self.state),
-            "warnings": self.result.warnings,
-            "missing": [asdict(missing) for missing in self.result.missing],
-        }
-        with open(self.state_file, "w", encoding="utf-8") as stream:
-            json.dump(data, stream)
-
-    def load_state(self) -> None:
-        with open(self.state_file, encoding="utf-8") as stream:
-            data = json.load(stream)
-        state = data["state"]
-        state["chosen"] = {name: tuple(chosen) for name, chosen in state["chosen"].items()}
-        self.state = Sorted(**state)
-        self.result.warnings = list(data["warnings"])
-        self.result.missing = [MissingPackage(**missing) for missing in data["missing"]]
 
     def is_final(self, phase: str) -> bool:
         """Intermediate files stay while a later phase still needs them."""
@@ -477,18 +418,6 @@ class Pipeline:
 # with status build-needed when sources must be compiled), "build" (in the target's image),
 # "finish" (native again: allow-list, missing packages, install).
 PHASES = ("all", "resolve", "build", "finish")
-
-
-def download_hint(tail: list[str]) -> str:
-    text = "\n".join(tail)
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return (
-            "the index's TLS certificate is not trusted here: pass --ca-bundle FILE (or set "
-            "SSL_CERT_FILE / PIP_CERT) with your network's CA certificates"
-        )
-    if "ProxyError" in text or "407" in text:
-        return "check HTTPS_PROXY / HTTP_PROXY / NO_PROXY and the proxy's credentials"
-    return "run again with --verbose to see pip's full output"
 
 
 def _version_of(wheel_path: str) -> str:
