@@ -80,29 +80,56 @@ def finish_bundle(
     target: str,
     ui: BuildUI,
 ) -> BundleOutcome:
-    """Slim, zip, size-check and verify ``staged`` (source + dependencies)."""
+    """Slim, zip, size-check and verify ``staged`` (source + dependencies).
+
+    ``dependencies`` is never changed (it may be an entry of the build cache): when the layer,
+    --slim or --exclude need a dependency tree to change, they get a private copy.
+    """
     outcome = BundleOutcome()
+    options = config.artifacts
+    private = None
+    if options.layer_zip_path is not None or options.slim or options.excludes:
+        private = Path(tempfile.mkdtemp(dir=staged.parent, prefix=f".{staged.name}-layer-"))
+        shutil.copytree(dependencies, private, symlinks=True, dirs_exist_ok=True)
     try:
-        _finish(outcome, staged, dependencies, Target(runtime, architecture, config, target, ui))
+        _finish(
+            outcome,
+            staged,
+            dependencies,
+            private,
+            Target(runtime, architecture, config, target, ui),
+        )
     except BaseException:
         outcome.discard()
         raise
+    finally:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
     return outcome
 
 
-def _finish(outcome: BundleOutcome, staged: Path, dependencies: Path, target: Target) -> None:
+def _finish(
+    outcome: BundleOutcome,
+    staged: Path,
+    original: Path,
+    dependencies: Path | None,
+    target: Target,
+) -> None:
+    """``dependencies`` is the private copy, present when the layer, slim or exclude need it."""
     options = target.config.artifacts
     _drop_previous_zips(staged, target)
     removed_files, removed_bytes = slimming.exclude(staged, options.excludes)
-    slimming.exclude(dependencies, options.excludes)
     slimmed, rehashed = slimming.SlimResult(), slimming.Rehashed()
-    if options.slim:
-        target.ui.step(target.name, "slimming: tests, docs, stubs, debug symbols")
-        slimmed, rehashed = slimming.slim(staged, dependencies, target.config.compile_bytecode)
+    if dependencies is not None:
+        slimming.exclude(dependencies, options.excludes)
+        if options.slim:
+            target.ui.step(target.name, "slimming: tests, docs, stubs, debug symbols")
+            slimmed, rehashed = slimming.slim(staged, dependencies, target.config.compile_bytecode)
     if target.config.compile_bytecode:
-        compile_source(staged, dependencies, target)
+        compile_source(staged, dependencies or original, target)
     for root in (staged, dependencies):
-        slimming.normalise_metadata(root, rehashed)
+        if root is not None:
+            slimming.normalise_metadata(root, rehashed)
     files = _collect(staged, target)
     outcome.sizes = measure(
         files,
@@ -115,6 +142,7 @@ def _finish(outcome: BundleOutcome, staged: Path, dependencies: Path, target: Ta
     if options.zip_path is not None:
         _write(outcome, "function-zip", files, options.zip_path, "", target, staged.parent)
     if options.layer_zip_path is not None:
+        assert dependencies is not None
         layer = _collect(dependencies, target)
         check_unzipped(measure(layer, read_owners(dependencies)), "layer", target.name)
         prefix = layer_prefix(options.layer_layout, target.runtime)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
 
 from . import pip_commands as cmd
 from .bytecode import compile_tree
@@ -24,8 +28,18 @@ from .passes import (
 )
 from .protocol import Job, MissingPackage, PackageResult, Result, emit
 from .state import Sorted, load_state, save_state
-from .tags import DistFile, canonical_name, is_pure, is_wheel_compatible, parse_filename
+from .tags import (
+    DistFile,
+    canonical_name,
+    explicit_platforms,
+    is_pure,
+    is_wheel_compatible,
+    local_glibc,
+    parse_filename,
+)
 from .unprepared import newer_release, unpreparable_missing
+
+T = TypeVar("T")
 
 
 class PipelineFailure(Exception):
@@ -184,31 +198,60 @@ class Pipeline:
         values = raw.replace(",", " ").split()
         return ":all:" in values or name in {canonical_name(v) for v in values}
 
+    def first_pass_covers_target(self) -> bool:
+        """Whether pass 1 could pick every wheel Lambda accepts: then a package it took as an
+        sdist has no Lambda wheel of that version, and asking again is a wasted round trip."""
+        wanted = set(explicit_platforms(self.job.target))
+        if self.is_cross:
+            return wanted <= set(self.job.cross_platforms)
+        here = local_glibc()
+        return platform.machine() == self.job.target.machine and here >= self.job.target.glibc
+
     def download_compatible_wheels(self) -> None:
-        for name in self.state.unresolved():
-            if self.wants_source(name):
-                continue
+        names = [name for name in self.state.unresolved() if not self.wants_source(name)]
+        if self.first_pass_covers_target():
+            names = [name for name in names if name in self.state.incompatible]
+        for name in names:
             emit("step", step="compatible-wheel", message=f"looking for a Lambda wheel of {name}")
-            spec, hashed = self.pinned(name)
-            dest = self.path("explicit", name)
-            self.pip(cmd.download_compatible_wheel(spec, self.job.target, dest, hashed))
-            self.cache.store_downloads(dest)
-            for dist, path in list_dists(dest):
-                if dist.name == name and is_wheel_compatible(dist, self.job.target):
-                    self.choose(name, path, "compatible-wheel", dist.filename)
+        for name, found in self.each(names, self.compatible_wheel):
+            if found is not None:
+                self.choose(name, found[0], "compatible-wheel", found[1])
+
+    def compatible_wheel(self, name: str) -> tuple[str, str] | None:
+        spec, hashed = self.pinned(name)
+        dest = self.path("explicit", name)
+        self.pip(cmd.download_compatible_wheel(spec, self.job.target, dest, hashed))
+        self.cache.store_downloads(dest)
+        for dist, path in list_dists(dest):
+            if dist.name == name and is_wheel_compatible(dist, self.job.target):
+                return path, dist.filename
+        return None
 
     def download_missing_sdists(self) -> None:
-        for name in self.state.unresolved():
-            if name in self.state.sdists:
-                continue
+        names = [name for name in self.state.unresolved() if name not in self.state.sdists]
+        for name in names:
             emit("step", step="sdist", message=f"fetching the source of {name}")
-            spec, hashed = self.pinned(name)
-            dest = self.path("sdists", name)
-            self.pip(cmd.download_sdist(name, spec, dest, hashed))
-            self.cache.store_downloads(dest)
-            for dist, path in list_dists(dest):
-                if dist.name == name and not dist.is_wheel:
-                    self.state.sdists[name] = path
+        for name, path in self.each(names, self.sdist_of):
+            if path is not None:
+                self.state.sdists[name] = path
+
+    def sdist_of(self, name: str) -> str | None:
+        spec, hashed = self.pinned(name)
+        dest = self.path("sdists", name)
+        self.pip(cmd.download_sdist(name, spec, dest, hashed))
+        self.cache.store_downloads(dest)
+        for dist, path in list_dists(dest):
+            if dist.name == name and not dist.is_wheel:
+                return path
+        return None
+
+    def each(self, names: list[str], work: Callable[[str], T]) -> list[tuple[str, T]]:
+        """``work`` for every name, as many at once as there are CPUs: each is its own pip
+        process writing its own directory, so they cannot meet."""
+        if len(names) < 2:
+            return [(name, work(name)) for name in names]
+        with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
+            return list(zip(names, pool.map(work, names)))
 
     # --- passes 4 and 5 -----------------------------------------------------------------
     def build_one(self, name: str, variant: str) -> str | None:
@@ -240,11 +283,7 @@ class Pipeline:
         any failure, is left to the target's image, which decides as it always did."""
         for name in names:
             emit("step", step="build-here", message=f"trying {name} natively (pure Python?)")
-        workers = max(1, min(len(names), os.cpu_count() or 1))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            wheels = dict(zip(names, pool.map(self.pure_wheel_here, names)))
-        for name in names:
-            wheel = wheels[name]
+        for name, wheel in self.each(names, self.pure_wheel_here):
             if wheel is not None:
                 self.choose(
                     name, wheel, "built-from-sdist", os.path.basename(self.state.sdists[name])
@@ -283,14 +322,8 @@ class Pipeline:
             label = "without a C compiler" if variant == "no-c" else "from source"
             for name in todo:
                 emit("step", step=f"build-{variant}", message=f"building {name} {label}")
-            # Builds are independent processes: as many at once as there are CPUs, which
-            # matters most under QEMU. Each writes only its own package's entries.
-            workers = max(1, min(len(todo), os.cpu_count() or 1))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                wheels = pool.map(self.build_one, todo, [variant] * len(todo))
-                built = dict(zip(todo, wheels))
-            for name in todo:
-                wheel = built[name]
+            # Concurrent builds matter most under QEMU. Each writes only its own entries.
+            for name, wheel in self.each(todo, partial(self.build_one, variant=variant)):
                 if wheel is not None:
                     self.choose(name, wheel, how, os.path.basename(self.state.sdists[name]))
                     self.state.failures.pop(name, None)

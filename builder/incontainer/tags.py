@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -114,6 +115,16 @@ def is_tag_compatible(tag: tuple[str, str, str], target: Target) -> bool:
         return minor <= target.minor
     # pip accepts cpXY-none-* only for its own XY; older CPython versions need abi3.
     return abi == "none" and minor == target.minor
+
+
+def local_glibc() -> tuple[int, int]:
+    """This machine's glibc, (0, 0) when there is none (musl, macOS)."""
+    try:
+        text = (os.confstr("CS_GNU_LIBC_VERSION") or "").split()[-1]  # "glibc 2.34"
+        major, minor = text.split(".")[:2]
+        return int(major), int(minor)
+    except (ValueError, OSError, AttributeError, IndexError):
+        return (0, 0)
 
 
 def is_pure(dist: DistFile) -> bool:

@@ -129,3 +129,18 @@ def test_cache_info_and_prune(cli: Any, tmp_path: Path, standin_311: str) -> Non
     assert json.loads(project.cache("info", "--json").stdout)["entries"] == 0
     assert list((tmp_path / "cache" / "builds-v1").iterdir()) == []
     assert project.cache("prune").returncode == 2
+
+
+def test_finishing_the_bundle_never_changes_the_cached_tree(
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
+    project = Project(cli, tmp_path, standin_311)
+    layer_one, layer_two = tmp_path / "one.zip", tmp_path / "two.zip"
+    # --slim, --exclude and the layer rewrite RECORDs and remove files: on a copy, never the entry.
+    options = ("--slim", "--exclude", "*.txt", "--compile-bytecode")
+    _, first, out1 = project.build(*options, "--layer-zip", str(layer_one))
+    result, second, out2 = project.build(*options, "--layer-zip", str(layer_two))
+    assert "unusable" not in result.stderr
+    assert (first["dependency_cache"], second["dependency_cache"]) == ("miss", "hit")
+    assert layer_one.read_bytes() == layer_two.read_bytes()
+    assert files(out1) == files(out2)

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from builder.incontainer import pip_commands
+from builder.incontainer import pipeline as pipeline_module
 from builder.incontainer.cache import BuildCache
 from builder.incontainer.passes import Outcome
 from builder.incontainer.pipeline import Pipeline, PipelineFailure
@@ -375,7 +377,42 @@ def test_sdist_from_the_first_pass_is_built_without_fetching_it_again(
     pip.on("build-native", "srconly", pure_wheel(stock / "built", "srconly"))
     result = _execute(_job(tmp_path), pip)
     assert _hows(result) == {"srconly": "built-from-sdist"}
-    assert [kind for kind, _ in pip.passes()] == ["download-all", "explicit", "build-native"]
+    # pip here accepts every wheel Lambda does: choosing the sdist means there is no such wheel.
+    assert [kind for kind, _ in pip.passes()] == ["download-all", "build-native"]
+
+
+def test_sdist_from_the_first_pass_is_asked_for_a_wheel_when_pip_here_accepts_fewer(
+    tmp_path: Path, stock: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_module, "local_glibc", lambda: (2, 17))  # older than 2.26
+    pip = FakePip()
+    pip.on("download-all", "*", _sdist(stock, "srconly"))
+    pip.on("explicit", "srconly", tagged_wheel(stock, "srconly", "1.0", X86_ONLY))
+    result = _execute(_job(tmp_path), pip)
+    assert _hows(result) == {"srconly": "compatible-wheel"}
+    assert [kind for kind, _ in pip.passes()] == ["download-all", "explicit"]
+
+
+def test_independent_lookups_run_at_once(tmp_path: Path, stock: Path) -> None:
+    pip = FakePip()
+    pip.on(
+        "download-all",
+        "*",
+        tagged_wheel(stock, "one", "1.0", TOO_NEW),
+        tagged_wheel(stock, "two", "1.0", TOO_NEW),
+    )
+    pip.on("explicit", "one", tagged_wheel(stock / "x", "one", "1.0", X86_ONLY))
+    pip.on("explicit", "two", tagged_wheel(stock / "x", "two", "1.0", X86_ONLY))
+    both_running = threading.Barrier(2, timeout=10)  # broken if the lookups run one by one
+
+    def concurrent_pip(argv: list[str], env: dict[str, str]) -> Outcome:
+        if "--platform" in argv:
+            both_running.wait()
+        return pip(argv, env)
+
+    result = Pipeline(_job(tmp_path), concurrent_pip).execute()
+    assert _hows(result) == {"one": "compatible-wheel", "two": "compatible-wheel"}
+    assert sorted(pip.passes()) == [("download-all", "*"), ("explicit", "one"), ("explicit", "two")]
 
 
 def test_native_build_failure_is_retried_without_a_compiler(tmp_path: Path, stock: Path) -> None:
@@ -573,7 +610,7 @@ def test_a_build_is_cached_for_the_next_run(tmp_path: Path, stock: Path) -> None
     again.on("build-native", "optc", returncode=1, tail=[GCC_ERROR])
     result = _execute(_job(tmp_path, cache_dir=cache_dir), again)
     assert _hows(result) == {"optc": "built-without-c-extensions"}
-    assert [kind for kind, _ in again.passes()] == ["download-all", "explicit", "build-native"]
+    assert [kind for kind, _ in again.passes()] == ["download-all", "build-native"]
 
 
 def test_cache_joins_the_configured_find_links_and_keeps_downloads(
@@ -655,12 +692,7 @@ def test_each_pass_emits_a_step_event(
         for line in capsys.readouterr().out.splitlines()
         if line.startswith(EVENT_PREFIX)
     ]
-    assert [event["step"] for event in events] == [
-        "download",
-        "compatible-wheel",
-        "build-native",
-        "install",
-    ]
+    assert [event["step"] for event in events] == ["download", "build-native", "install"]
     assert all(event["event"] == "step" for event in events)
 
 
