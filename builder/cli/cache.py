@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from builder.errors import UsageError
+from builder.errors import DockerError, UsageError
 from builder.host.build_cache import (
     BuildStore,
     EntryInfo,
@@ -102,6 +102,9 @@ def run_cache(args: argparse.Namespace) -> int:
             print(_describe(entry, now))
         if store.leftovers():
             print(f"  {len(store.leftovers())} unfinished writes (removed by `cache prune`)")
+        volumes = _work_volumes()
+        if volumes:
+            print(f"  {len(volumes)} work volumes of killed builds (removed by `cache prune`)")
         return 0
     if not (args.all or args.older_than or args.max_size):
         raise UsageError("say what to prune", hint="pass --older-than 30d, --max-size 2G or --all")
@@ -124,9 +127,30 @@ def run_cache(args: argparse.Namespace) -> int:
     for path in leftovers:
         if not args.dry_run:
             shutil.rmtree(path, ignore_errors=True)
+    volumes = _work_volumes()
+    if volumes and not args.dry_run:
+        from builder.docker.cross import remove_volume
+        from builder.docker.engine import connect
+
+        engine = connect()
+        for name in volumes:
+            remove_volume(engine, name)
+    if volumes:
+        print(f"{verb} {len(volumes)} work volumes of killed builds: {', '.join(volumes)}")
     freed = sum(entry.size for entry in doomed)
     sys.stdout.write(
         f"{verb} {len(doomed)} cached builds ({human_size(freed)}) and "
         f"{len(leftovers)} unfinished writes or old stores; {len(entries) - len(doomed)} kept\n"
     )
     return 0
+
+
+def _work_volumes() -> list[str]:
+    """Leftover work volumes, when a Docker engine answers; none to report otherwise."""
+    from builder.docker.cross import leftover_work_volumes
+    from builder.docker.engine import connect
+
+    try:
+        return leftover_work_volumes(connect())
+    except DockerError:
+        return []

@@ -31,6 +31,7 @@ from builder.runtimes import Runtime
 from builder.ui import BuildUI
 
 PYTHON = "/var/lang/bin/python3"
+WORK_LABEL = "org.lambda-builder.work"
 # The target's marker environment as pip computes it, and its glibc (for the wheel tags pip
 # there would accept). Standard library only: it runs on the bare base image.
 MARKERS_SCRIPT = """
@@ -160,7 +161,7 @@ def run_split(
     """
     volume = engine.client.volumes.create(
         name=f"lambda-builder-work-{uuid.uuid4().hex[:12]}",
-        labels={"org.lambda-builder.work": target},
+        labels={WORK_LABEL: target},
     )
     shared = {volume.name: {"bind": workspace.run("work"), "mode": "rw"}}
     try:
@@ -186,3 +187,19 @@ def run_split(
             volume.remove(force=True)
         except docker.errors.DockerException as error:
             ui.warning(target, f"could not remove volume {volume.name}: {error}")
+
+
+def leftover_work_volumes(engine: Engine) -> list[str]:
+    """Work volumes no container uses: left by a split build that was killed (SIGKILL)."""
+    try:
+        volumes = engine.client.volumes.list(filters={"label": WORK_LABEL, "dangling": True})
+    except docker.errors.DockerException as error:
+        raise DockerError(f"cannot list volumes: {error}") from None
+    return sorted(str(volume.name) for volume in volumes)
+
+
+def remove_volume(engine: Engine, name: str) -> None:
+    try:
+        engine.client.volumes.get(name).remove()
+    except docker.errors.DockerException as error:
+        raise DockerError(f"cannot remove volume {name}: {error}") from None

@@ -113,6 +113,11 @@ def test_cache_info_and_prune(cli: Any, tmp_path: Path, standin_311: str) -> Non
     project = Project(cli, tmp_path, standin_311)
     project.build()
     (tmp_path / "cache" / "builds-v1" / ".incoming-interrupted" / "tree").mkdir(parents=True)
+    # What a split build killed with SIGKILL leaves: its work volume, used by no container.
+    killed = docker.from_env().volumes.create(
+        name=f"lambda-builder-work-test-{tmp_path.name}"[:60],
+        labels={"org.lambda-builder.work": "python3.11/arm64"},
+    )
     info = project.cache("info", "--json")
     assert info.returncode == 0, info.stderr
     data = json.loads(info.stdout)
@@ -121,11 +126,14 @@ def test_cache_info_and_prune(cli: Any, tmp_path: Path, standin_311: str) -> Non
     assert data["builds"][0]["packages"] == 2
     text = project.cache("info").stdout
     assert "1 cached builds" in text and "1 unfinished writes" in text
+    assert "work volumes of killed builds" in text
     dry = project.cache("prune", "--all", "--dry-run")
     assert "would remove 1 cached builds" in dry.stdout
     assert json.loads(project.cache("info", "--json").stdout)["entries"] == 1
     pruned = project.cache("prune", "--all")
     assert pruned.returncode == 0 and "removed 1 cached builds" in pruned.stdout
+    assert killed.name in pruned.stdout
+    assert killed.name not in {v.name for v in docker.from_env().volumes.list()}
     assert json.loads(project.cache("info", "--json").stdout)["entries"] == 0
     assert list((tmp_path / "cache" / "builds-v1").iterdir()) == []
     assert project.cache("prune").returncode == 2
