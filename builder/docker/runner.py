@@ -29,10 +29,10 @@ from builder.errors import DockerError
 from builder.host import keyrings
 from builder.host import workspace as ws
 from builder.host.build_cache import (
-    BuildStore,
+    build_identity,
     build_key,
     default_cache_dir,
-    normalized_environment,
+    open_store,
     run_cached,
 )
 from builder.job import PipelineResult
@@ -40,7 +40,6 @@ from builder.pip_settings import forwarded_settings
 from builder.requirements_file import ParsedRequirements
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
-from builder.version import __version__
 
 RUN_ROOT = PurePosixPath("/lambda-builder")
 CACHE_MOUNT = "/lambda-builder-cache"
@@ -157,21 +156,13 @@ def run_in_container(
     )
     for message in keyrings.take_warnings(keyring):
         ui.warning(target, message)
-    key_environment = normalized_environment(environment)  # before the agent's socket path
+    identity = build_identity(runtime, architecture, plan.identity, environment)  # before ssh
     if ssh is not None:  # --ssh: the agent's socket is mounted, never a key
         volumes.update(ssh.volumes)
         environment.update(ssh.environment)
         for message in ssh.warnings:
             ui.warning(target, message)
-    store = BuildStore(store_root) if use_cache else None
-    identity = {
-        "tool": __version__,
-        "runtime": runtime.name,
-        "architecture": architecture.value,
-        "glibc": runtime.glibc_text,
-        "image": plan.identity,
-        "environment": key_environment,
-    }
+    store = open_store(config)
 
     @contextmanager
     def start(

@@ -20,8 +20,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder.architectures import Architecture
+from builder.config import BuildConfig
 from builder.job import PipelineResult
+from builder.runtimes import Runtime
 from builder.ui import BuildUI
+from builder.version import __version__
 
 STORE_SCHEMA = 1
 ENTRY_DIR = f"builds-v{STORE_SCHEMA}"
@@ -54,6 +58,26 @@ def normalized_job(text: str, run_root: str) -> str:
 def normalized_environment(environment: Mapping[str, str]) -> str:
     """A container's pip-facing environment as key material, without credentials."""
     return json.dumps({k: _USERINFO.sub(r"\1", v) for k, v in environment.items()}, sort_keys=True)
+
+
+def build_identity(
+    runtime: Runtime, architecture: Architecture, runner: str, environment: Mapping[str, str]
+) -> dict[str, str]:
+    """What runs a build, as key material: this tool, the target, the runner (builder images
+    or the host's Python) and the pip settings it forwards, without credentials."""
+    return {
+        "tool": __version__,
+        "runtime": runtime.name,
+        "architecture": architecture.value,
+        "glibc": runtime.glibc_text,
+        "runner": runner,
+        "environment": normalized_environment(environment),
+    }
+
+
+def open_store(config: BuildConfig) -> BuildStore | None:
+    """The finished-build store this build uses; None with --no-cache."""
+    return BuildStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
 
 
 def _tree_files(root: Path) -> Iterator[tuple[str, Path]]:

@@ -15,19 +15,12 @@ from builder.errors import EnvironmentMismatchError
 from builder.events import relay_line
 from builder.host import keyrings
 from builder.host import workspace as ws
-from builder.host.build_cache import (
-    BuildStore,
-    build_key,
-    default_cache_dir,
-    normalized_environment,
-    run_cached,
-)
+from builder.host.build_cache import build_identity, build_key, open_store, run_cached
 from builder.job import PipelineResult
 from builder.pip_settings import forwarded_settings
 from builder.requirements_file import ParsedRequirements, marker_variables
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
-from builder.version import __version__
 
 _ARCH_KEYS = ["platform_machine"]
 _OS_KEYS = ["sys_platform", "platform_system", "os_name", "platform_release"]
@@ -113,15 +106,9 @@ def run_on_host(
     )
     for message in keyrings.take_warnings(keyring):
         ui.warning(target, message)
-    store = BuildStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
-    identity = {
-        "tool": __version__,
-        "runtime": runtime.name,
-        "architecture": architecture.value,
-        "glibc": runtime.glibc_text,
-        "python": python,
-        "environment": normalized_environment(forwarded_settings(os.environ).environment),
-    }
+    store = open_store(config)
+    environment = forwarded_settings(os.environ).environment
+    identity = build_identity(runtime, architecture, f"host {python}", environment)
     local = parsed.local_paths() if parsed else []
     cached = run_cached(
         store,

@@ -8,8 +8,8 @@ import sys
 
 from .install import InstallError
 from .passes import make_runner
-from .pipeline import PHASES, Pipeline, PipelineFailure
-from .protocol import JobError, Result, emit, read_job, write_result
+from .pipeline import PHASES, Pipeline
+from .protocol import JobError, PipelineFailure, Result, emit, read_job, write_result
 
 
 def _glibc() -> str:

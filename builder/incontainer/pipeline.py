@@ -8,10 +8,10 @@ import platform
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import TypeVar
 
 from . import pip_commands as cmd
+from .builds import build_pure_here, build_sdists
 from .bytecode import compile_tree
 from .cache import BuildCache
 from .crosspip import MARKERS_VARIABLE
@@ -26,13 +26,12 @@ from .passes import (
     metadata_failure,
     missing_from_download_failure,
 )
-from .protocol import Job, MissingPackage, PackageResult, Result, emit
+from .protocol import Job, MissingPackage, PackageResult, PipelineFailure, Result, emit
 from .state import Sorted, load_state, save_state
 from .tags import (
     DistFile,
     canonical_name,
     explicit_platforms,
-    is_pure,
     is_wheel_compatible,
     local_glibc,
     parse_filename,
@@ -40,12 +39,6 @@ from .tags import (
 from .unprepared import newer_release, unpreparable_missing
 
 T = TypeVar("T")
-
-
-class PipelineFailure(Exception):
-    def __init__(self, kind: str, message: str, hint: str = ""):
-        super().__init__(message)
-        self.kind, self.message, self.hint = kind, message, hint
 
 
 class Pipeline:
@@ -253,81 +246,6 @@ class Pipeline:
         with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
             return list(zip(names, pool.map(work, names)))
 
-    # --- passes 4 and 5 -----------------------------------------------------------------
-    def build_one(self, name: str, variant: str) -> str | None:
-        """Build the sdist of ``name``; the compatible wheel's path, or None (reason recorded)."""
-        sdist = self.state.sdists[name]
-        wheels = self.cache.lookup_built(sdist, variant)
-        if not wheels:
-            dest = self.path("built", variant, name)
-            extra = cmd.NO_COMPILER_ENV if variant == "no-c" else {}
-            outcome = self.pip(cmd.build_wheel(sdist, dest), extra)
-            wheels = [path for _dist, path in list_dists(dest)]
-            if not outcome.ok or not wheels:
-                # The first (native) failure explains the problem; the retry without a
-                # compiler only ever adds "no such compiler".
-                self.state.failures.setdefault(name, compiler_tail(outcome.tail))
-                return None
-            self.cache.store_built(sdist, variant, wheels)
-        for wheel in wheels:
-            dist = parse_filename(os.path.basename(wheel))
-            if dist is not None and is_wheel_compatible(dist, self.job.target):
-                return wheel
-        self.state.incompatible[name] = wheels[0]
-        self.state.failures.setdefault(name, f"built {os.path.basename(wheels[0])}, not usable")
-        return None
-
-    def build_pure_here(self, names: list[str]) -> None:
-        """Cross resolution: an sdist that builds into a pure-Python wheel here needs no
-        emulation (the same Python version builds the same pure wheel). Anything compiled, or
-        any failure, is left to the target's image, which decides as it always did."""
-        for name in names:
-            emit("step", step="build-here", message=f"trying {name} natively (pure Python?)")
-        for name, wheel in self.each(names, self.pure_wheel_here):
-            if wheel is not None:
-                self.choose(
-                    name, wheel, "built-from-sdist", os.path.basename(self.state.sdists[name])
-                )
-
-    def pure_wheel_here(self, name: str) -> str | None:
-        sdist = self.state.sdists[name]
-        variant = "here"  # never the target's "native" entry: this machine is not the target
-        wheels = self.cache.lookup_built(sdist, variant)
-        if not wheels:
-            dest = self.path("built", variant, name)
-            outcome = self.pip(cmd.build_wheel(sdist, dest))
-            wheels = [path for _dist, path in list_dists(dest)]
-            if not outcome.ok or not wheels:
-                return None
-            self.cache.store_built(sdist, variant, wheels)
-        for wheel in wheels:
-            dist = parse_filename(os.path.basename(wheel))
-            if dist is not None and is_pure(dist) and is_wheel_compatible(dist, self.job.target):
-                return wheel
-        return None
-
-    def build_sdists(self) -> None:
-        for variant, how in (
-            ("native", "built-from-sdist"),
-            ("no-c", "built-without-c-extensions"),
-        ):
-            todo = [name for name in self.state.unresolved() if name in self.state.sdists]
-            if todo and not self.job.allow_builds:
-                raise PipelineFailure(
-                    "environment-mismatch",
-                    "these packages must be built from source, which host mode can only do on "
-                    f"a {self.job.target.machine} machine: {', '.join(todo)}",
-                    "drop --no-container so the build runs in the Lambda image",
-                )
-            label = "without a C compiler" if variant == "no-c" else "from source"
-            for name in todo:
-                emit("step", step=f"build-{variant}", message=f"building {name} {label}")
-            # Concurrent builds matter most under QEMU. Each writes only its own entries.
-            for name, wheel in self.each(todo, partial(self.build_one, variant=variant)):
-                if wheel is not None:
-                    self.choose(name, wheel, how, os.path.basename(self.state.sdists[name]))
-                    self.state.failures.pop(name, None)
-
     # --- passes 6 and 7 -----------------------------------------------------------------
     def apply_allowlist(self) -> None:
         for name in self.state.unresolved():
@@ -400,7 +318,7 @@ class Pipeline:
         if phase == "build":  # in the target's image, which a split build only runs emulated
             self.job.runs_on = "emulated"
             self.state = load_state(self.state_file, self.result)
-            self.build_sdists()
+            build_sdists(self)
             save_state(self.state_file, self.state, self.result)
             return self.result
         if phase == "finish":
@@ -414,13 +332,13 @@ class Pipeline:
             self.download_missing_sdists()
             pending = [n for n in self.state.unresolved() if n in self.state.sdists]
             if self.is_cross and pending:
-                self.build_pure_here(pending)
+                build_pure_here(self, pending)
                 pending = [n for n in self.state.unresolved() if n in self.state.sdists]
             if self.is_cross and pending:
                 self.result.status, self.result.pending = "build-needed", pending
                 save_state(self.state_file, self.state, self.result)
                 return self.result
-            self.build_sdists()
+            build_sdists(self)
         self.apply_allowlist()
         self.record_missing()
         self.check_foreign_markers()

@@ -22,6 +22,14 @@ EVENT_PREFIX = "@@lambda-builder "
 DEFAULT_ALLOWLIST = ("sqlalchemy", "pyyaml", "pyrsistent")
 
 
+class PipelineFailure(Exception):
+    """A pass cannot go on; ``kind`` names which failure it is for the report."""
+
+    def __init__(self, kind: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.kind, self.message, self.hint = kind, message, hint
+
+
 class JobError(Exception):
     """The job file is unusable: an internal error between host and pipeline."""
 

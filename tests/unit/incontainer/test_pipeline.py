@@ -17,8 +17,8 @@ from builder.incontainer import pip_commands
 from builder.incontainer import pipeline as pipeline_module
 from builder.incontainer.cache import BuildCache
 from builder.incontainer.passes import Outcome
-from builder.incontainer.pipeline import Pipeline, PipelineFailure
-from builder.incontainer.protocol import EVENT_PREFIX, Job, Result
+from builder.incontainer.pipeline import Pipeline
+from builder.incontainer.protocol import EVENT_PREFIX, Job, PipelineFailure, Result
 from builder.incontainer.tags import Target, explicit_platforms, parse_filename
 from tests.support.fixture_packages import pure_wheel, tagged_wheel
 from tests.unit.incontainer.pip_output import pip_output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from builder.incontainer.pipeline import Pipeline
 from builder.incontainer.protocol import Job
 from builder.incontainer.tags import Target, explicit_platforms
 from tests.support.fixture_packages import pure_wheel, tagged_wheel
-from tests.unit.incontainer.test_pipeline import FakePip, _sdist, _value_after
+from tests.unit.incontainer.test_pipeline import FakePip, _job, _sdist, _value_after
 
 ARM = Target(3, 11, "aarch64", (2, 26))
 MARKERS = {"platform_machine": "aarch64", "python_version": "3.11"}
@@ -19,18 +18,10 @@ ARM_WHEEL = "cp311-cp311-manylinux_2_17_aarch64"
 X86_WHEEL = "cp311-cp311-linux_x86_64"
 
 
-def cross_job(tmp_path: Path, **changes: object) -> Job:
-    (tmp_path / "work").mkdir(exist_ok=True)
-    job = Job(
-        target=ARM,
-        runtime="python3.11",
-        work_dir=str(tmp_path / "work"),
-        target_dir=str(tmp_path / "target"),
-        requirements_file=str(tmp_path / "requirements.txt"),
-        cross_markers=MARKERS,
-        cross_platforms=explicit_platforms(ARM),
+def cross_job(tmp_path: Path) -> Job:
+    return _job(
+        tmp_path, target=ARM, cross_markers=MARKERS, cross_platforms=explicit_platforms(ARM)
     )
-    return dataclasses.replace(job, **changes)  # type: ignore[arg-type]
 
 
 def where(result: object) -> dict[str, tuple[str, str]]:
