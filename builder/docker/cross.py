@@ -22,6 +22,7 @@ from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.docker.container import BuildContainer
 from builder.docker.engine import Engine
+from builder.docker.runtime_python import PYTHON
 from builder.errors import DockerError
 from builder.events import relay_line
 from builder.host import workspace as ws
@@ -30,7 +31,6 @@ from builder.job import PipelineResult
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
 
-PYTHON = "/var/lang/bin/python3"
 WORK_LABEL = "org.lambda-builder.work"
 # The target's marker environment as pip computes it, and its glibc (for the wheel tags pip
 # there would accept). Standard library only: it runs on the bare base image.

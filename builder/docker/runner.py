@@ -25,6 +25,7 @@ from builder.docker.cross import (
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import Engine, connect
 from builder.docker.image import builder_image_tag, ensure_builder_image
+from builder.docker.runtime_python import PYTHON
 from builder.errors import DockerError
 from builder.host import keyrings
 from builder.host import workspace as ws
@@ -43,7 +44,6 @@ from builder.ui import BuildUI
 
 RUN_ROOT = PurePosixPath("/lambda-builder")
 CACHE_MOUNT = "/lambda-builder-cache"
-PYTHON = "/var/lang/bin/python3"
 CA_NAME = "ca-bundle.pem"
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from builder.architectures import Architecture
 from builder.config import BuildConfig
+from builder.credentials import without_credentials
 from builder.job import PipelineResult
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
@@ -29,7 +29,6 @@ from builder.version import __version__
 
 STORE_SCHEMA = 1
 ENTRY_DIR = f"builds-v{STORE_SCHEMA}"
-_USERINFO = re.compile(r"(://)[^/@\s]*@")
 # Job fields that change how a run looks, not what it produces.
 _NEUTRAL_JOB_FIELDS = ("verbose", "cache_dir")
 _CHUNK = 1 << 20
@@ -51,13 +50,18 @@ def normalized_job(text: str, run_root: str) -> str:
     job = json.loads(text)
     for name in _NEUTRAL_JOB_FIELDS:
         job.pop(name, None)
-    job["pip_env"] = {k: _USERINFO.sub(r"\1", v) for k, v in job.get("pip_env", {}).items()}
+    job["pip_env"] = {k: _keyless(v) for k, v in job.get("pip_env", {}).items()}
     return json.dumps(job, sort_keys=True).replace(run_root, "<run>")
 
 
 def normalized_environment(environment: Mapping[str, str]) -> str:
     """A container's pip-facing environment as key material, without credentials."""
-    return json.dumps({k: _USERINFO.sub(r"\1", v) for k, v in environment.items()}, sort_keys=True)
+    return json.dumps({k: _keyless(v) for k, v in environment.items()}, sort_keys=True)
+
+
+def _keyless(value: str) -> str:
+    """A setting (one URL or several, space-separated) without any URL's credentials."""
+    return " ".join(without_credentials(part) for part in value.split())
 
 
 def build_identity(
@@ -80,9 +84,11 @@ def open_store(config: BuildConfig) -> BuildStore | None:
     return BuildStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
 
 
-def _tree_files(root: Path) -> Iterator[tuple[str, Path]]:
+def _tree_files(root: Path, *, bytecode: bool = True) -> Iterator[tuple[str, Path]]:
+    """Every file below ``root``; key material leaves out the bytecode a local run may leave,
+    but an entry keeps it (--compile-bytecode ships it), so it is verified like the rest."""
     for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
+        if path.is_file() and (bytecode or "__pycache__" not in path.parts):
             yield path.relative_to(root).as_posix(), path
 
 
@@ -116,7 +122,7 @@ def build_key(
         if root.is_file():
             digest.update(f"{label}\0{_file_digest(root)}\0".encode())
             continue
-        for relative, path in _tree_files(root) if root.is_dir() else ():
+        for relative, path in _tree_files(root, bytecode=False) if root.is_dir() else ():
             mode = "x" if os.access(path, os.X_OK) else "-"
             digest.update(f"{label}/{relative}\0{mode}{_file_digest(path)}\0".encode())
     return digest.hexdigest()

@@ -187,3 +187,12 @@ def test_failed_builds_are_not_stored(tmp_path: Path) -> None:
     built = tree(tmp_path / "built", {})
     run_cached(store, lambda: "k1", lambda: (missing, built), "t", NullUI())
     assert store.entries() == []
+
+
+def test_shipped_bytecode_is_verified_like_every_other_file(tmp_path: Path) -> None:
+    store = BuildStore(tmp_path / "cache")
+    built = tree(tmp_path / "built", {"pkg/__init__.py": "", "pkg/__pycache__/x.pyc": "good"})
+    store.save("k1", built, RESULT, "t")
+    (store.entry_dir("k1") / "tree" / "pkg" / "__pycache__" / "x.pyc").write_text("evil")
+    hit, problem = store.lookup("k1")
+    assert hit is None and problem is not None and "x.pyc" in problem
