@@ -26,6 +26,7 @@ VERSION_DIGITS = 6  # PREFIX/NAME/000007/: sorts as a number in every S3 listing
 _LAYER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 DESCRIPTION_LIMIT = 256  # PublishLayerVersion's limit
+FIRST_PUBLICATION = "no previous publication"
 
 
 class LayerContent(BaseModel):
@@ -163,9 +164,15 @@ def package_lines(packages: Iterable[PackageOutcome]) -> list[str]:
 def changed_fields(previous: LayerManifest | None, content: LayerContent) -> list[str]:
     """What differs from the last publication, in words a log can show."""
     if previous is None:
-        return ["nothing published yet"]
+        return [FIRST_PUBLICATION]
     old, new = previous.content.model_dump(), content.model_dump()
     return [name for name in new if old.get(name) != new[name]]
+
+
+def describe_changes(changes: list[str]) -> str:
+    if changes == [FIRST_PUBLICATION]:
+        return FIRST_PUBLICATION
+    return "changed: " + ", ".join(changes)
 
 
 def load_manifest(text: str | None) -> tuple[LayerManifest | None, str | None]:

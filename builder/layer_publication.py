@@ -27,6 +27,7 @@ from builder.layer_manifest import (
     PublishedLayer,
     changed_fields,
     dependency_set,
+    describe_changes,
     dump_manifest,
     load_manifest,
     package_lines,
@@ -213,7 +214,7 @@ def publish_layer(
         return adopted
     changes = changed_fields(previous, content)
     if dry_run:
-        ui.step(PUBLICATION, f"dry run: would publish {name} ({', '.join(changes)} changed)")
+        ui.step(PUBLICATION, f"dry run: would publish {name} ({describe_changes(changes)})")
         return _report(build, keys, "would-publish", changes=changes,
                        staging_key=keys.staging(content.zip_sha256))  # fmt: skip
     return _publish(store, keys, build, changes, ui)
@@ -263,7 +264,7 @@ def _publish(
     ui.step(PUBLICATION, f"uploading the layer zip to {keys.location.uri(staging)}")
     store.upload_file(staging, build.zip_path)
     _crash_point("after-upload")
-    ui.step(PUBLICATION, f"publishing a new version of {name} ({', '.join(changes)} changed)")
+    ui.step(PUBLICATION, f"publishing a new version of {name} ({describe_changes(changes)})")
     published = store.publish(
         name,
         staging,

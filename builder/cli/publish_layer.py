@@ -11,7 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from builder.cli.build import build_requests, config_from_args, exit_code, requests_from_args
-from builder.layer_manifest import LayerKeys, check_description, check_layer_name, parse_s3_uri
+from builder.layer_manifest import (
+    LayerKeys,
+    check_description,
+    check_layer_name,
+    describe_changes,
+    parse_s3_uri,
+)
 from builder.layer_publication import LayerStore, assemble_layer, publish_layer, read_previous
 from builder.redact import redact
 from builder.report import BuildReport, LayerPublicationReport, summarize, write_report
@@ -134,7 +140,7 @@ def describe(outcome: LayerPublicationReport) -> list[str]:
     }[outcome.action]
     lines = [f"layer {outcome.layer_name}: {what}"]
     if outcome.changes and not outcome.reused:
-        lines.append(f"  changed: {', '.join(outcome.changes)}")
+        lines.append(f"  {describe_changes(outcome.changes)}")
     lines.append(
         f"  runtimes {', '.join(outcome.runtimes)}; architectures "
         f"{', '.join(outcome.architectures)}; layout {outcome.layout}"
