@@ -7,6 +7,7 @@ test prove what was, and was not, written.
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ REGION = "us-east-1"
 ACCESS_KEY = "AKIAMOTOTESTKEY00001"
 SECRET_KEY = "moto-test-secret-key-not-real"
 WRITE_METHODS = ('"PUT ', '"POST ', '"DELETE ')
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # werkzeug colours the lines of non-200 answers
 
 
 def _free_port() -> int:
@@ -98,5 +100,5 @@ class MotoServer:
         """The request lines that changed something (PUT, POST, DELETE) after ``offset``."""
         with self.log.open("rb") as stream:
             stream.seek(offset)
-            text = stream.read().decode("utf-8", "replace")
+            text = _COLOUR.sub("", stream.read().decode("utf-8", "replace"))
         return [line for line in text.splitlines() if any(m in line for m in WRITE_METHODS)]
