@@ -83,11 +83,10 @@ class Project:
     ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
         self.runs += 1
         report = self.root / f"report{self.runs}.json"
-        image = (
-            ensure_standin("python3.11", "x86_64")
-            if arch == "x86_64"
-            else "lambda-builder-standin/python:3.11{suffix}"
-        )
+        image = ensure_standin("python3.11", "x86_64")
+        if arch != "x86_64":  # a template: each architecture's own stand-in
+            ensure_standin("python3.11", "arm64")
+            image = image.replace(":3.11", ":3.11{suffix}")
         command = [
             sys.executable, "-m", "builder", "publish-layer", str(self.root),
             "--runtime", "python3.11", "--arch", arch, "--base-image", image,
@@ -281,3 +280,27 @@ def test_wrong_or_missing_credentials_and_a_missing_bucket_fail_in_one_line_firs
     assert "error: the bucket no-such-bucket does not exist" in nobucket.stderr
     assert "aws s3 mb s3://no-such-bucket" in nobucket.stderr
     assert versions(aws, "denied") == []
+
+
+@pytest.mark.emulation
+def test_pure_python_for_two_architectures_is_one_version_listing_both(
+    tmp_path: Path, wheels: Any, moto_server: MotoServer, aws: dict[str, Any]
+) -> None:
+    project = Project(tmp_path / "both", "both", wheels, moto_server)
+    result, report = project.publish(arch="x86_64,arm64")
+    ok(result)
+    assert [t["architecture"] for t in report["targets"]] == ["x86_64", "arm64"]
+    per_target = {
+        t["architecture"]: next(a for a in t["artifacts"] if a["kind"] == "layer-zip")
+        for t in report["targets"]
+    }
+    assert per_target["x86_64"]["sha256"] == per_target["arm64"]["sha256"]  # pure Python
+    published = report["layer_publication"]
+    assert published["architectures"] == ["x86_64", "arm64"]
+    local = (tmp_path / "both" / "layer.zip").read_bytes()
+    assert published["sha256"] == hashlib.sha256(local).hexdigest()
+    layer = aws["lambda"].get_layer_version(LayerName="both", VersionNumber=1)
+    assert layer["CompatibleArchitectures"] == ["x86_64", "arm64"]
+    assert sorted(zipfile.ZipFile(tmp_path / "both" / "layer.zip").namelist()) == sorted(
+        zipfile.ZipFile(per_target["arm64"]["path"]).namelist()
+    )
