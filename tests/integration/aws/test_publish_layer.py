@@ -177,6 +177,8 @@ def test_first_publish_then_an_unchanged_rerun_reuses_it_without_uploading(
         project.key("last-manifest.json"),
         project.key("000001/manifest.json"),
     ]
+    shown = result.stdout + result.stderr + json.dumps(report) + json.dumps(manifest)
+    assert ACCESS_KEY not in shown and SECRET_KEY not in shown
 
     before = moto_server.log_size()
     again, second = project.publish("--description", "shared deps")
