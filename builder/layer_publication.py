@@ -284,7 +284,7 @@ def _publish(
     versioned = keys.versioned_manifest(published.version)
     if build.input_file is not None and manifest.input_file:
         inputs = keys.input_file(published.version, manifest.input_file)
-        store.write_text(inputs, build.input_file.read_text(encoding="utf-8"))
+        store.upload_file(inputs, build.input_file)
     store.write_text(versioned, text)
     _crash_point("after-versioned-manifest")
     store.write_text(keys.last_manifest, text)

@@ -9,6 +9,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    ProfileNotFound,
 )
 
 from builder.errors import AwsError
@@ -43,6 +44,10 @@ def translate(error: Exception, action: str, resource: str, prefix: str) -> AwsE
         return no_credentials()
     if isinstance(error, NoRegionError):
         return no_region()
+    if isinstance(error, ProfileNotFound):
+        return AwsError(
+            _one_line(str(error)), hint="check AWS_PROFILE against `aws configure list-profiles`"
+        )
     if isinstance(error, EndpointConnectionError):
         return AwsError(
             f"cannot reach AWS for {action}: {_one_line(str(error))}",

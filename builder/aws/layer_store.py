@@ -31,24 +31,17 @@ class LayerStore:
     """One bucket and Lambda's layers in the session's region."""
 
     def __init__(self, bucket: str, prefix: str, session: boto3.Session | None = None):
-        session = session or boto3.Session()
-        credentials = session.get_credentials()
-        if credentials is None:
-            raise no_credentials()
-        try:
-            frozen = credentials.get_frozen_credentials()
-        except (BotoCoreError, ClientError) as error:  # an SSO or role session that failed
-            raise translate(error, "resolving credentials", "", f"s3://{bucket}/{prefix}") from None
-        for secret in (frozen.access_key, frozen.secret_key, frozen.token):
-            if secret:
-                register_secret(secret)
-        if not session.region_name:
-            raise no_region()
         self.bucket, self.prefix = bucket, prefix
         self.scope = f"s3://{bucket}/{prefix}".rstrip("/")
-        self.region = session.region_name
-        self.s3: S3Client = session.client("s3")
-        self.lambda_: LambdaClient = session.client("lambda")
+        try:
+            session = session or boto3.Session()
+            _register_credentials(session)
+            if not session.region_name:
+                raise no_region()
+            self.s3: S3Client = session.client("s3")
+            self.lambda_: LambdaClient = session.client("lambda")
+        except (BotoCoreError, ClientError) as error:  # a missing profile, a failed SSO login
+            raise translate(error, "resolving credentials", self.scope, self.scope) from None
 
     def _call(self, action: str, resource: str, call: Callable[[], T]) -> T:
         try:
@@ -149,3 +142,14 @@ class LayerStore:
         )
         versions = [item["Version"] for item in response.get("LayerVersions", [])]
         return max(versions) if versions else None
+
+
+def _register_credentials(session: boto3.Session) -> None:
+    """Resolve the credentials now, and make sure no line we print can show them."""
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise no_credentials()
+    frozen = credentials.get_frozen_credentials()
+    for secret in (frozen.access_key, frozen.secret_key, frozen.token):
+        if secret:
+            register_secret(secret)

@@ -103,7 +103,7 @@ def test_first_publish_writes_last_manifest_only_after_everything_else(tmp_path:
     assert store.calls == [
         f"upload {staging}",
         "publish deps python3.12 x86_64",
-        "put layers/deps/000001/requirements.txt",
+        "upload layers/deps/000001/requirements.txt",
         "put layers/deps/000001/manifest.json",
         "put layers/deps/last-manifest.json",
         f"delete {staging}",

@@ -77,3 +77,10 @@ def test_anything_else_keeps_code_and_message_on_one_line() -> None:
     error = client_error("ThrottlingException", "Rate\nexceeded")
     text = one_line(translate(error, "PublishLayerVersion", "layer deps", SCOPE))
     assert "ThrottlingException: Rate exceeded" in text
+
+
+def test_an_unknown_profile_names_it_and_how_to_list_them() -> None:
+    from botocore.exceptions import ProfileNotFound
+
+    text = one_line(translate(ProfileNotFound(profile="ci"), "resolving credentials", "", ""))
+    assert "ci" in text and "aws configure list-profiles" in text
