@@ -78,6 +78,15 @@ class LayerBuild:
     input_file: Path | None  # the lock or requirements file the user has
 
 
+def check_layer_inputs(requests: Sequence[BuildRequest]) -> None:
+    """A layer holds dependencies: refuse, before building, a project that declares none."""
+    if requests and requests[0].requirements is None:
+        raise UsageError(
+            "publish-layer found no dependencies to put in a layer",
+            hint="give PROJECT_DIR a lock, requirements.txt or pyproject.toml, or pass -r FILE",
+        )
+
+
 def assemble_layer(
     requests: Sequence[BuildRequest],
     reports: Sequence[TargetReport],
@@ -91,26 +100,14 @@ def assemble_layer(
     One target publishes the zip ``build --layer-zip`` wrote; several are merged into
     ``destination``.
     """
+    check_layer_inputs(requests)
     first = requests[0]
-    if first.requirements is None:
-        raise UsageError(
-            "publish-layer found no dependencies to put in a layer",
-            hint="give PROJECT_DIR a lock, requirements.txt or pyproject.toml, or pass -r FILE",
-        )
-    zips = [_layer_zip(request, report) for request, report in zip(requests, reports)]
-    if len(zips) == 1:
-        zip_path, (sha256, size, unzipped) = zips[0]
-    else:
-        zip_path = destination
-        parts = [
-            LayerPart(request.runtime.name, request.architecture.value, path)
-            for request, (path, _record) in zip(requests, zips)
-        ]
-        summary = merge_layer_zips(parts, destination)
-        sha256, size, unzipped = summary.sha256, summary.size, summary.unzipped_size
-    base = (first.input_source or first.requirements).parent
+    assert first.requirements is not None
+    zip_path, (sha256, size, unzipped) = _one_zip(requests, reports, destination)
+    source = first.input_source or first.requirements
     requirements, constraints = dependency_set(
-        parse_requirements(first.requirements, is_complete=first.input_kind in LOCK_KINDS), base
+        parse_requirements(first.requirements, is_complete=first.input_kind in LOCK_KINDS),
+        source.parent,
     )
     content = LayerContent(
         requirements=requirements,
@@ -121,7 +118,6 @@ def assemble_layer(
         layout=first.config.artifacts.layer_layout,
         zip_sha256=sha256,
     )
-    source = first.input_source or first.requirements
     manifest = LayerManifest(
         tool_version=__version__,
         layer_name=layer_name,
@@ -135,7 +131,22 @@ def assemble_layer(
     return LayerBuild(zip_path, manifest, source if source.is_file() else None)
 
 
-def _layer_zip(request: BuildRequest, report: TargetReport) -> tuple[Path, tuple[str, int, int]]:
+def _one_zip(
+    requests: Sequence[BuildRequest], reports: Sequence[TargetReport], destination: Path
+) -> tuple[Path, tuple[str, int, int]]:
+    """The zip to publish with its sha256, size and unzipped size."""
+    zips = [_layer_zip(report) for report in reports]
+    if len(zips) == 1:
+        return zips[0]
+    parts = [
+        LayerPart(request.runtime.name, request.architecture.value, path)
+        for request, (path, _record) in zip(requests, zips)
+    ]
+    summary = merge_layer_zips(parts, destination)
+    return destination, (summary.sha256, summary.size, summary.unzipped_size)
+
+
+def _layer_zip(report: TargetReport) -> tuple[Path, tuple[str, int, int]]:
     record = next(a for a in report.artifacts if a.kind == "layer-zip")
     assert record.sha256 is not None and record.unzipped_size is not None
     return Path(record.path), (record.sha256, record.size, record.unzipped_size)

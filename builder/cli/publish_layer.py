@@ -18,7 +18,13 @@ from builder.layer_manifest import (
     describe_changes,
     parse_s3_uri,
 )
-from builder.layer_publication import LayerStore, assemble_layer, publish_layer, read_previous
+from builder.layer_publication import (
+    LayerStore,
+    assemble_layer,
+    check_layer_inputs,
+    publish_layer,
+    read_previous,
+)
 from builder.redact import redact
 from builder.report import BuildReport, LayerPublicationReport, summarize, write_report
 from builder.ui import TerminalUI
@@ -88,6 +94,7 @@ def run_publish_layer(args: argparse.Namespace) -> int:
         )
         config = config_from_args(build_args)
         requests = requests_from_args(build_args, config, work / "input")
+        check_layer_inputs(requests)
         reports = build_requests(requests, ui)
         failed = exit_code(reports)
         if failed:
