@@ -58,7 +58,11 @@ def aws(moto_server: MotoServer) -> dict[str, Any]:
     }
     s3 = boto3.client("s3", **settings)
     s3.create_bucket(Bucket=BUCKET)
-    return {"s3": s3, "lambda": boto3.client("lambda", **settings)}
+    return {
+        "s3": s3,
+        "lambda": boto3.client("lambda", **settings),
+        "iam": boto3.client("iam", **settings),
+    }
 
 
 class Project:
@@ -251,7 +255,7 @@ def test_a_killed_publish_is_never_skipped_by_the_next_run(
     assert read_json(aws, project.key("last-manifest.json"))["version"] == 3
 
 
-def test_wrong_or_missing_credentials_and_a_missing_bucket_fail_in_one_line_first(
+def test_bad_credentials_permissions_or_bucket_fail_in_one_line_before_building(
     tmp_path: Path, wheels: Any, moto_server: MotoServer, aws: dict[str, Any]
 ) -> None:
     project = Project(tmp_path / "denied", "denied", wheels, moto_server)
@@ -259,9 +263,16 @@ def test_wrong_or_missing_credentials_and_a_missing_bucket_fail_in_one_line_firs
         "AWS_ACCESS_KEY_ID": "AKIAWRONGWRONGWRONG1",
         "AWS_SECRET_ACCESS_KEY": "wrong-secret-42",
     }
+    aws["iam"].create_user(UserName="no-permissions")
+    key = aws["iam"].create_access_key(UserName="no-permissions")["AccessKey"]
+    powerless = {
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
     moto_server.require_known_credentials(True)
     try:
         result, report = project.publish(env=wrong)
+        denied, _ = project.publish(env=powerless)
     finally:
         moto_server.require_known_credentials(False)
     assert result.returncode == 9, result.stdout + result.stderr
@@ -271,6 +282,14 @@ def test_wrong_or_missing_credentials_and_a_missing_bucket_fail_in_one_line_firs
     assert "downloading" not in result.stderr and report == {}  # failed before building
     for secret in wrong.values():
         assert secret not in result.stdout + result.stderr
+
+    assert denied.returncode == 9, denied.stdout + denied.stderr
+    assert (
+        f"error: access denied: GetObject on s3://{BUCKET}/{project.key('last-manifest.json')}"
+        in denied.stderr
+    )
+    assert "s3:PutObject" in denied.stderr and "lambda:PublishLayerVersion" in denied.stderr
+    assert key["SecretAccessKey"] not in denied.stdout + denied.stderr
 
     without = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
     missing, _ = project.publish(env=without)
