@@ -83,17 +83,22 @@ class Project:
         (self.root / "requirements.txt").write_text("\n".join(lines) + "\n")
 
     def publish(
-        self, *extra: str, env: dict[str, str] | None = None, arch: str = "x86_64"
+        self,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        arch: str = "x86_64",
+        runtime: str = "python3.11",
     ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
         self.runs += 1
         report = self.root / f"report{self.runs}.json"
-        image = ensure_standin("python3.11", "x86_64")
-        if arch != "x86_64":  # a template: each architecture's own stand-in
-            ensure_standin("python3.11", "arm64")
-            image = image.replace(":3.11", ":3.11{suffix}")
+        for name in runtime.split(","):
+            for machine in arch.split(","):
+                image = ensure_standin(name, machine)
+        # A template: each target's own stand-in image.
+        image = image.split(":")[0] + ":{version}{suffix}"
         command = [
             sys.executable, "-m", "builder", "publish-layer", str(self.root),
-            "--runtime", "python3.11", "--arch", arch, "--base-image", image,
+            "--runtime", runtime, "--arch", arch, "--base-image", image,
             "--index-url", self.index.url, "--layer-name", self.layer,
             "--s3-uri", f"s3://{BUCKET}/layers", "--report", str(report),
             "--layer-zip", str(self.root / "layer.zip"), *extra,
@@ -325,3 +330,24 @@ def test_pure_python_for_two_architectures_is_one_version_listing_both(
     assert sorted(zipfile.ZipFile(tmp_path / "both" / "layer.zip").namelist()) == sorted(
         zipfile.ZipFile(per_target["arm64"]["path"]).namelist()
     )
+
+
+def test_two_runtimes_each_in_its_own_site_packages_are_one_version(
+    tmp_path: Path, wheels: Any, moto_server: MotoServer, aws: dict[str, Any]
+) -> None:
+    project = Project(tmp_path / "runtimes", "runtimes", wheels, moto_server)
+    result, report = project.publish(
+        "--layer-layout", "site-packages", runtime="python3.11,python3.13"
+    )
+    ok(result)
+    published = report["layer_publication"]
+    assert (published["runtimes"], published["layout"]) == (
+        ["python3.11", "python3.13"], "site-packages",
+    )  # fmt: skip
+    names = zipfile.ZipFile(tmp_path / "runtimes" / "layer.zip").namelist()
+    for version in ("3.11", "3.13"):
+        assert f"python/lib/python{version}/site-packages/purepkg/__init__.py" in names
+    layer = aws["lambda"].get_layer_version(LayerName="runtimes", VersionNumber=1)
+    assert layer["CompatibleRuntimes"] == ["python3.11", "python3.13"]
+    manifest = read_json(aws, project.key("last-manifest.json"))
+    assert sorted(manifest["content"]["packages"]) == ["python3.11/x86_64", "python3.13/x86_64"]
