@@ -217,8 +217,9 @@ def publish_layer(
         if arn is not None:
             action: Action = "would-reuse" if dry_run else "reused"
             manifests = [keys.last_manifest, keys.versioned_manifest(previous.version)]
-            return _report(build, keys, action, arn=arn, version=previous.version,
-                           manifest_keys=manifests)  # fmt: skip
+            return _report(
+                build, keys, action, arn=arn, version=previous.version, manifest_keys=manifests
+            )
         ui.warning(PUBLICATION, f"{previous.layer_version_arn} no longer exists: publishing again")
     adopted = _adopt_unfinished(store, keys, build, previous, dry_run=dry_run, ui=ui)
     if adopted is not None:
@@ -226,8 +227,8 @@ def publish_layer(
     changes = changed_fields(previous, content)
     if dry_run:
         ui.step(PUBLICATION, f"dry run: would publish {name} ({describe_changes(changes)})")
-        return _report(build, keys, "would-publish", changes=changes,
-                       staging_key=keys.staging(content.zip_sha256))  # fmt: skip
+        staging = keys.staging(content.zip_sha256)
+        return _report(build, keys, "would-publish", changes=changes, staging_key=staging)
     return _publish(store, keys, build, changes, ui)
 
 
@@ -256,8 +257,7 @@ def _adopt_unfinished(
         return None
     manifests = [keys.last_manifest, keys.versioned_manifest(latest)]
     if dry_run:
-        return _report(build, keys, "would-reuse", arn=arn, version=latest,
-                       manifest_keys=manifests)  # fmt: skip
+        return _report(build, keys, "would-reuse", arn=arn, version=latest, manifest_keys=manifests)
     ui.warning(
         PUBLICATION,
         f"version {latest} was published by a run that did not finish: reusing it and "
