@@ -28,9 +28,10 @@ CREDENTIALS_HINT = (
     "check AWS_PROFILE (aws sso login / aws configure) or AWS_ACCESS_KEY_ID, "
     "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN; in CI, the step that assumes the role"
 )
+# Without s3:ListBucket, S3 answers a missing key (the first run's last-manifest.json) with 403.
 PERMISSIONS_HINT = (
-    "allow s3:GetObject, s3:PutObject and s3:DeleteObject on {prefix}/*, and "
-    "lambda:PublishLayerVersion, lambda:GetLayerVersion and lambda:ListLayerVersions"
+    "allow s3:GetObject, s3:PutObject and s3:DeleteObject on {prefix}/*, s3:ListBucket on the "
+    "bucket, and lambda:PublishLayerVersion, lambda:GetLayerVersion and lambda:ListLayerVersions"
 )
 
 
