@@ -21,6 +21,7 @@ from builder.artifacts.zips import BundleFile, collect_files, write_zip, zip_dat
 from builder.config import BuildConfig
 from builder.docker.runtime_python import ScriptRun, run_script
 from builder.errors import ArtifactError
+from builder.replacing import replace_bytes
 from builder.report import ArtifactRecord, SizeReport, VerificationReport
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
@@ -265,7 +266,7 @@ def compile_source(staged: Path, dependencies: Path, target: Target) -> None:
         for compiled in sorted((work / "tree").rglob("__pycache__/*.pyc")):
             destination = staged / compiled.relative_to(work / "tree")
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(compiled, destination)
+            replace_bytes(destination, compiled.read_bytes())
 
 
 def _is_dependency_file(relative: str, staged: Path, dependencies: Path) -> bool:

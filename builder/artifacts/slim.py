@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from builder.artifacts.elf import MAGIC, ElfError, strip_unneeded
 from builder.artifacts.zips import BundleFile, collect_files
+from builder.replacing import replace_bytes
 
 TEST_DIRS = frozenset({"tests", "test"})
 DOC_DIRS = frozenset({"docs", "doc"})
@@ -188,7 +189,7 @@ def _strip(
         if stripped is None:
             continue
         if _is_same(staged, dependencies, item.relative):
-            staged.joinpath(*item.relative.split("/")).write_bytes(stripped)
+            replace_bytes(staged.joinpath(*item.relative.split("/")), stripped)
             result.stripped.append(item.relative)
             result.stripped_bytes += len(data) - len(stripped)
         item.path.write_bytes(stripped)
@@ -222,7 +223,7 @@ def normalise_metadata(root: Path, rehashed: Mapping[str, tuple[str, int]]) -> N
         text = record.read_text(encoding="utf-8")
         fresh = normalise_record(text, path, lambda rel: _is_present(root, rel), rehashed)
         if fresh != text:
-            record.write_bytes(fresh.encode("utf-8"))  # "\n" endings on every platform
+            replace_bytes(record, fresh.encode("utf-8"))  # "\n" endings everywhere
     remove_empty_directories(root)
 
 

@@ -5,7 +5,7 @@ local inputs, the pipeline program) and the identity of what runs it (tool versi
 image or host Python). Entries are written beside the store and renamed into place, so a reader
 sees a whole entry or none; every file's sha256 is checked before an entry is used, so a
 truncated or altered entry is rebuilt, never shipped. As git does with its index, a file whose
-size, times and inode are what they were at the last check (and not so recent that a change
+size, mtime and inode are what they were at the last check (and not so recent that a change
 could hide in the same clock tick) is not read again: a warm build of numpy and pandas would
 otherwise hash 100 MB every time.
 """
@@ -280,7 +280,8 @@ class BuildStore:
 
 
 def _stamp(stat: os.stat_result) -> list[int]:
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+    # Not ctime: bundles hard-link these files, and every link and unlink changes it.
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
 
 
 def _verify(tree: Path, files: Mapping[str, str], record: Path | None = None) -> None:
@@ -302,7 +303,7 @@ def _verify(tree: Path, files: Mapping[str, str], record: Path | None = None) ->
         stat = present[relative].stat()
         fresh[relative] = _stamp(stat)
         unchanged = stamps.get(relative) == fresh[relative]
-        if unchanged and stat.st_ctime_ns < checked_at - _RACY_NS:
+        if unchanged and stat.st_mtime_ns < checked_at - _RACY_NS:
             continue
         hashed = True
         if _file_digest(present[relative]) != expected:

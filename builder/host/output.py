@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from builder.host import sources
+from builder.replacing import link_or_copy_tree
 
 
 def staging_dir(destination: Path) -> Path:
@@ -19,8 +20,13 @@ def staging_dir(destination: Path) -> Path:
 def assemble(
     dependencies: Path, source_dir: Path | None, staged: Path, exclude: tuple[Path, ...] = ()
 ) -> None:
-    """Dependencies at the top level, the user's source copied over them (source wins)."""
-    shutil.copytree(dependencies, staged, dirs_exist_ok=True, symlinks=True)
+    """Dependencies at the top level, the user's source copied over them (source wins).
+
+    The dependencies are hard links (as uv installs from its cache), so a warm build does not
+    copy 100 MB of numpy and pandas again; whatever rewrites a bundle file replaces it
+    (builder.replacing), and the build cache rechecks any file whose stat changed.
+    """
+    link_or_copy_tree(dependencies, staged)
     if source_dir is not None:
         sources.copy_tree(source_dir, staged, exclude=exclude)
 

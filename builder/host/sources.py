@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+from builder.replacing import copy_replacing
+
 # Version control, caches, virtual environments and tool state: never part of a function.
 IGNORED_NAMES = frozenset(
     {
@@ -53,4 +55,11 @@ def copy_tree(source: Path, destination: Path, exclude: tuple[Path, ...] = ()) -
         skipped |= {n for n in names if os.path.realpath(os.path.join(directory, n)) in excluded}
         return skipped
 
-    shutil.copytree(source, destination, ignore=ignore, dirs_exist_ok=True, symlinks=True)
+    shutil.copytree(
+        source,
+        destination,
+        ignore=ignore,
+        dirs_exist_ok=True,
+        symlinks=True,
+        copy_function=copy_replacing,  # never through a dependency's (cache-linked) inode
+    )

@@ -86,13 +86,28 @@ def test_a_damaged_entry_is_rebuilt_and_the_build_says_so(
 ) -> None:
     project = Project(cli, tmp_path, standin_311)
     _, _, out1 = project.build()
+    good = files(out1)  # taken now: the bundle's dependency files are links into the entry
     [entry] = (tmp_path / "cache" / "builds-v1").iterdir()
     [so] = (entry / "tree" / "cextpkg").glob("_native*.so")
     so.write_bytes(so.read_bytes()[:100])  # a truncated copy, as a full disk would leave
     result, target, out2 = project.build()
     assert "was unusable" in result.stderr and "rebuilding" in result.stderr
     assert target["dependency_cache"] == "miss"
-    assert files(out1) == files(out2)
+    assert files(out2) == good
+
+
+def test_an_edit_in_a_bundle_is_never_shipped_by_the_next_build(
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
+    # Bundles share their dependency files with the cache entry (hard links, as uv does):
+    # editing one in place changes the entry, which the next build notices and rebuilds.
+    project = Project(cli, tmp_path, standin_311)
+    _, _, out = project.build()
+    good = files(out)
+    (out / "purepkg" / "__init__.py").write_text("EDITED = True\n")
+    result, target, out = project.build()
+    assert "was unusable" in result.stderr and target["dependency_cache"] == "miss"
+    assert files(out) == good
     _, again, _ = project.build()
     assert again["dependency_cache"] == "hit"
 

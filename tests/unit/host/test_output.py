@@ -109,3 +109,16 @@ def test_previous_output_is_intact_when_assembling_fails(tmp_path: Path) -> None
     with pytest.raises(FileNotFoundError):
         assemble(tmp_path / "no-such-dependencies", None, staged)
     assert _tree(destination) == {"app.py": "previous build"}
+
+
+def test_dependencies_are_linked_and_the_source_never_writes_through_them(
+    tmp_path: Path, dependencies: Path
+) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "handler.py").write_text("mine")
+    staged = tmp_path / "staged"
+    assemble(dependencies, source, staged)
+    assert (staged / "six.py").stat().st_ino == (dependencies / "six.py").stat().st_ino
+    assert (staged / "handler.py").read_text() == "mine"
+    assert (dependencies / "handler.py").read_text() == "from a dependency"
