@@ -206,7 +206,10 @@ def _counts(target: TargetReport) -> str:
 
 
 def _image_lines(image: ContainerImageRecord) -> list[str]:
-    lines = [f"  container-image: {image.tag} ({image.id}, {image.architecture}, CMD {image.cmd})"]
+    lines = [
+        f"  container-image: {image.tag} ({image.id}, {image.architecture}, "
+        f"CMD {' '.join(image.cmd)})"
+    ]
     for layer in image.layers:
         lines.append(
             f"    {layer.kind} layer {layer.digest} ({layer.size:,} bytes, {layer.files} files)"
