@@ -12,6 +12,7 @@ import re
 import tempfile
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 from builder.architectures import Architecture
 from builder.artifacts.image_layers import LayerFile, find_secret, layer_epoch, split_bundle
@@ -129,6 +130,7 @@ def _created_by(layer: LayerFile, root: PurePosixPath) -> str:
 def _refuse_secrets(layers: list[LayerFile], target: str) -> None:
     """A credential of this build found in a layer stops the image: it would ship with it."""
     secrets = registered_secrets()
+    secrets |= {unquote(secret) for secret in secrets}  # as found in URLs, and as typed
     for layer in layers:
         if find_secret(layer.path, secrets):
             raise ArtifactError(

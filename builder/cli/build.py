@@ -109,8 +109,8 @@ def requests_from_args(
         scratch=scratch,
     )
     output = Path(args.output)
-    several = len(runtimes) * len(dict.fromkeys(architectures)) > 1
-    if several and config.artifacts.image is not None:
+    several = len(runtimes) * len(architectures) > 1
+    if len(runtimes) * len(set(architectures)) > 1 and config.artifacts.image is not None:
         raise UsageError(
             "--image builds one image: give one --runtime and one --arch",
             hint="run build --image once per target, with a tag per target "
