@@ -140,9 +140,9 @@ def push_image(engine: Engine, tag: str, ui: BuildUI, target: str) -> str:
                 message = line.get("errorDetail", {}).get("message") or line.get("error")
                 raise DockerError(
                     f"pushing {tag} failed: {redact(str(message))}",
-                    hint="run `docker login REGISTRY` (for ECR: `aws ecr get-login-password "
-                    "| docker login --username AWS --password-stdin REGISTRY`) and check the "
-                    "repository exists",
+                    hint="check the registry's address, log in with `docker login REGISTRY` "
+                    "(ECR: `aws ecr get-login-password | docker login --username AWS "
+                    "--password-stdin REGISTRY`) and check the repository exists",
                 )
             if isinstance(line.get("aux"), dict) and line["aux"].get("Digest"):
                 digest = str(line["aux"]["Digest"])

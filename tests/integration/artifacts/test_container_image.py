@@ -418,6 +418,28 @@ def test_push_puts_the_image_in_the_registry(
     assert json.loads(config)["config"]["Cmd"] == ["app.handler"]
 
 
+def test_a_push_nobody_answers_is_one_clear_error(
+    catalog: Catalog, small_base: str, tags: list[str], tmp_path: Path
+) -> None:
+    source = write_project(tmp_path)
+    (source / "app.py").write_text("def handler(e, c):\n    return 1\n")
+    (tmp_path / "requirements.txt").write_text("")
+    tag = new_tag(tags, registry=f"127.0.0.1:{free_port()}/")
+    result = run_cli(
+        [
+            "build", str(source), "-r", str(tmp_path / "requirements.txt"),
+            "--runtime", "python3.11", "--base-image", small_base, "--no-container",
+            "-o", str(tmp_path / "out"), "--image", tag, "--handler", "app.handler", "--push",
+        ],
+        hermetic_pip_env({"PIP_INDEX_URL": catalog.index.url}),
+    )  # fmt: skip
+    assert result.returncode == 7, result.stderr
+    assert f"error: [python3.11/x86_64] pushing {tag} failed" in result.stderr
+    assert "connection refused" in result.stderr
+    assert "log in with `docker login REGISTRY`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.emulation
 def test_an_arm64_image_says_arm64(catalog: Catalog, tags: list[str], tmp_path: Path) -> None:
     standin = ensure_standin("python3.11", "arm64")
