@@ -15,7 +15,7 @@ from builder.host.output import assemble, replace_directory, staging_dir
 from builder.inputs.selection import LOCK_KINDS
 from builder.job import PipelineResult
 from builder.redact import redact
-from builder.report import TargetReport
+from builder.report import ContainerImageRecord, TargetReport
 from builder.requirements_file import ParsedRequirements, parse_requirements
 from builder.runtimes import Runtime, deprecation_warning, get_runtime
 from builder.ui import BuildUI, NullUI
@@ -70,6 +70,10 @@ def _check_request(request: BuildRequest) -> None:
             "the output directory cannot be the source directory",
             hint="pick another --output, e.g. build/",
         )
+    if request.config.artifacts.image is not None:
+        from builder.artifacts.container_image import check_options
+
+        check_options(request.config.artifacts.image)
 
 
 def _write_output(request: BuildRequest, dependencies: Path, ui: BuildUI) -> BundleOutcome:
@@ -95,6 +99,25 @@ def _write_output(request: BuildRequest, dependencies: Path, ui: BuildUI) -> Bun
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     return bundle
+
+
+def _build_image(request: BuildRequest, ui: BuildUI) -> ContainerImageRecord:
+    """``--image``: the finished output directory, its source files in a layer of their own."""
+    from builder.artifacts.container_image import build_container_image
+    from builder.host.sources import list_files
+
+    source_paths: set[str] = set()
+    if request.source_dir is not None:
+        source_paths = list_files(request.source_dir, exclude=(request.output,))
+    return build_container_image(
+        request.output,
+        source_paths,
+        runtime=request.runtime,
+        architecture=request.architecture,
+        config=request.config,
+        target=request.target,
+        ui=ui,
+    )
 
 
 def _with_hint(message: str, hint: str | None) -> str:
@@ -125,7 +148,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
     scratch = Path(tempfile.mkdtemp(prefix="lambda-builder-"))
     try:
         result, target_dir, image, cache = _run_pipeline(request, parsed, scratch, ui)
-        output, bundle = None, BundleOutcome()
+        output, bundle, container_image = None, BundleOutcome(), None
         status, error, error_kind = result.status, None, None
         if result.error:
             error_kind = result.error.get("kind")
@@ -137,6 +160,8 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
             except ArtifactError as failure:  # limits and --verify: reported, output untouched
                 status, error_kind = "error", "artifact"
                 error = _with_hint(failure.message, failure.hint)
+        if status == "ok" and request.config.artifacts.image is not None:
+            container_image = _build_image(request, ui)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return TargetReport(
@@ -160,6 +185,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         artifacts=bundle.artifacts,
         sizes=bundle.sizes,
         verification=bundle.verification,
+        container_image=container_image,
     )
 
 

@@ -26,6 +26,16 @@ class IndexConfig(BaseModel):
     trusted_hosts: tuple[str, ...] = ()
 
 
+class ImageOptions(BaseModel):
+    """``build --image``: a Lambda container image of the finished bundle (builder.artifacts)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tag: str
+    handler: str  # the image's CMD, e.g. app.handler
+    push: bool = False
+
+
 class ArtifactOptions(BaseModel):
     """What to make of a built bundle: zips, slimming, checks (see builder.artifacts)."""
 
@@ -37,6 +47,7 @@ class ArtifactOptions(BaseModel):
     slim: bool = False
     excludes: tuple[str, ...] = ()
     verify: bool = False
+    image: ImageOptions | None = None
 
 
 class BuildConfig(BaseModel):

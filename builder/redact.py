@@ -15,6 +15,11 @@ def register_secret(value: str) -> None:
         _SECRETS.add(value)
 
 
+def registered_secrets() -> frozenset[str]:
+    """Every value registered so far: what must not reach an artifact either."""
+    return frozenset(_SECRETS)
+
+
 def secrets_in_url(url: str) -> list[str]:
     match = _URL_USERINFO.search(url)
     if not match:

@@ -110,6 +110,33 @@ class VerificationReport(BaseModel):
         return lines
 
 
+class ImageLayerRecord(BaseModel):
+    """One layer lambda-builder wrote: ``digest`` is its diff_id (sha256 of the plain tar)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["dependencies", "source"]
+    digest: str
+    size: int  # bytes of the layer tar
+    files: int
+
+
+class ContainerImageRecord(BaseModel):
+    """``build --image``: the image in the engine, and where it was pushed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tag: str
+    id: str  # sha256 of the image config
+    base_image: str
+    architecture: str  # as the image config says it (amd64, arm64)
+    cmd: list[str]
+    task_root: str
+    base_layers: list[str] = Field(default_factory=list)
+    layers: list[ImageLayerRecord] = Field(default_factory=list)
+    pushed_digest: str | None = None  # the manifest digest the registry answered with
+
+
 class TargetReport(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -135,6 +162,7 @@ class TargetReport(BaseModel):
     artifacts: list[ArtifactRecord] = Field(default_factory=list)
     sizes: SizeReport | None = None
     verification: VerificationReport | None = None
+    container_image: ContainerImageRecord | None = None
 
     @property
     def name(self) -> str:
@@ -202,6 +230,20 @@ def _counts(target: TargetReport) -> str:
     return ", ".join(f"{count} {how}" for how, count in sorted(by_how.items())) or "no packages"
 
 
+def _image_lines(image: ContainerImageRecord) -> list[str]:
+    lines = [
+        f"  container-image: {image.tag} ({image.id}, {image.architecture}, "
+        f"CMD {' '.join(image.cmd)})"
+    ]
+    for layer in image.layers:
+        lines.append(
+            f"    {layer.kind} layer {layer.digest} ({layer.size:,} bytes, {layer.files} files)"
+        )
+    if image.pushed_digest:
+        lines.append(f"    pushed: {image.tag}@{image.pushed_digest}")
+    return lines
+
+
 def summarize(report: BuildReport) -> str:
     """A few lines per target: what was built and, on failure, what is missing and why."""
     lines = []
@@ -224,6 +266,8 @@ def summarize(report: BuildReport) -> str:
         for artifact in target.artifacts:
             digest = f", sha256 {artifact.sha256}" if artifact.sha256 else ""
             lines.append(f"  {artifact.kind}: {artifact.path} ({artifact.size:,} bytes{digest})")
+        if target.container_image is not None:
+            lines.extend(_image_lines(target.container_image))
         if target.verification is not None:
             lines.append(
                 f"  verified: {'ok' if target.verification.ok else 'FAILED'} "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from builder.api import BuildRequest, build_target
 from builder.architectures import Architecture, parse_architecture
-from builder.config import ArtifactOptions, BuildConfig, IndexConfig
+from builder.config import ArtifactOptions, BuildConfig, ImageOptions, IndexConfig
 from builder.errors import BuilderError, UsageError
 from builder.host.build_cache import default_cache_dir
 from builder.inputs import select_input
@@ -71,8 +71,24 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
             slim=args.slim,
             excludes=tuple(args.exclude),
             verify=args.verify,
+            image=image_options(args),
         ),
     )
+
+
+def image_options(args: argparse.Namespace) -> ImageOptions | None:
+    """``--image TAG --handler H [--push]``; the other two are refused without ``--image``."""
+    if not args.image:
+        for flag, value in (("--handler", args.handler), ("--push", args.push)):
+            if value:
+                raise UsageError(f"{flag} needs --image", hint="e.g. --image my-function:v1")
+        return None
+    if not args.handler:
+        raise UsageError(
+            "--image needs --handler (the image's CMD)",
+            hint="e.g. --image my-function:v1 --handler app.handler",
+        )
+    return ImageOptions(tag=args.image, handler=args.handler, push=args.push)
 
 
 def requests_from_args(
@@ -94,6 +110,12 @@ def requests_from_args(
     )
     output = Path(args.output)
     several = len(runtimes) * len(architectures) > 1
+    if len(runtimes) * len(set(architectures)) > 1 and config.artifacts.image is not None:
+        raise UsageError(
+            "--image builds one image: give one --runtime and one --arch",
+            hint="run build --image once per target, with a tag per target "
+            "(e.g. my-function:py312-arm64)",
+        )
     # A project built into a wheel is not copied as well; a non-package member is copied alone.
     copied = source if selection.copy_source else None
     if copied is not None and selection.application_dir is not None:

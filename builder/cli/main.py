@@ -164,6 +164,18 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="check ELF machine, glibc symbols and imports after building",
     )
+    image = parser.add_argument_group("container image (one runtime and architecture)")
+    image.add_argument(
+        "--image",
+        metavar="TAG",
+        help="also build a Lambda container image of the output on the runtime base image",
+    )
+    image.add_argument(
+        "--handler", metavar="MODULE.FUNCTION", help="the image's CMD, e.g. app.handler"
+    )
+    image.add_argument(
+        "--push", action="store_true", help="push the image with the engine's credentials"
+    )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")

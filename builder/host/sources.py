@@ -63,3 +63,23 @@ def copy_tree(source: Path, destination: Path, exclude: tuple[Path, ...] = ()) -
         symlinks=True,
         copy_function=copy_replacing,  # never through a dependency's (cache-linked) inode
     )
+
+
+def list_files(source: Path, exclude: tuple[Path, ...] = ()) -> set[str]:
+    """The POSIX paths ``copy_tree`` copies from ``source``: files and links, no directories."""
+    excluded = {os.path.realpath(path) for path in exclude}
+    found: set[str] = set()
+    for directory, dirs, files in os.walk(source):
+        skipped = _ignore(directory, [*dirs, *files])
+        skipped |= {
+            n for n in dirs + files if os.path.realpath(os.path.join(directory, n)) in excluded
+        }
+        dirs[:] = sorted(d for d in dirs if d not in skipped)
+        relative = Path(directory).relative_to(source)
+        for name in files:
+            if name not in skipped:
+                found.add((relative / name).as_posix())
+        for name in dirs:
+            if os.path.islink(os.path.join(directory, name)):
+                found.add((relative / name).as_posix())
+    return found

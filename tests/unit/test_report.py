@@ -14,6 +14,8 @@ from builder.report import (
     REPORT_SCHEMA_VERSION,
     ArtifactRecord,
     BuildReport,
+    ContainerImageRecord,
+    ImageLayerRecord,
     SizeReport,
     TargetReport,
     summarize,
@@ -155,3 +157,27 @@ def test_failed_write_keeps_the_old_report_and_removes_the_temporary(
         write_report(BuildReport(targets=[_ok_target()]), path)
     assert path.read_text(encoding="utf-8") == "old report"
     assert os.listdir(tmp_path) == ["report.json"]
+
+
+def test_summary_of_a_container_image_names_tag_id_layers_and_push() -> None:
+    image = ContainerImageRecord(
+        tag="fn:v1",
+        id="sha256:1d",
+        base_image="public.ecr.aws/lambda/python:3.12-arm64",
+        architecture="arm64",
+        cmd=["app.handler"],
+        task_root="/var/task",
+        layers=[
+            ImageLayerRecord(kind="dependencies", digest="sha256:de", size=2048, files=10),
+            ImageLayerRecord(kind="source", digest="sha256:5c", size=1024, files=1),
+        ],
+        pushed_digest="sha256:9d",
+    )
+    target = _ok_target().model_copy(update={"container_image": image})
+    lines = summarize(BuildReport(targets=[target])).splitlines()
+    assert "  container-image: fn:v1 (sha256:1d, arm64, CMD app.handler)" in lines
+    assert "    dependencies layer sha256:de (2,048 bytes, 10 files)" in lines
+    assert "    source layer sha256:5c (1,024 bytes, 1 files)" in lines
+    assert "    pushed: fn:v1@sha256:9d" in lines
+    for marker in ("{", "}", "[", "]"):
+        assert marker not in "\n".join(lines), marker

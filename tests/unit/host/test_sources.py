@@ -100,3 +100,19 @@ def test_copy_tree_merges_into_an_existing_directory_and_keeps_symlinks(tmp_path
     assert (dest / "real.py").read_text() == "new"
     assert (dest / "dependency.py").read_text() == "dep"
     assert os.readlink(dest / "link.py") == "real.py"
+
+
+def test_list_files_names_what_copy_tree_copies(tmp_path: Path) -> None:
+    from builder.host.sources import list_files
+
+    source = tmp_path / "src"
+    for relative in ("app.py", "lib/util.py", "__pycache__/app.cpython-312.pyc", ".git/HEAD"):
+        (source / relative).parent.mkdir(parents=True, exist_ok=True)
+        (source / relative).write_text("")
+    (source / "build").mkdir()
+    (source / "build" / "out.py").write_text("")
+    copied = tmp_path / "copied"
+    copy_tree(source, copied, exclude=(source / "build",))
+    listed = list_files(source, exclude=(source / "build",))
+    assert listed == {"app.py", "lib/util.py"}
+    assert listed == {p.relative_to(copied).as_posix() for p in copied.rglob("*") if p.is_file()}
