@@ -1,0 +1,103 @@
+"""Lambda code any ``aws_lambda.Function`` can use: built at synth, hashed by its own bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import FileAssetPackaging, Stack, Stage
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from builder.cdk.artifact import FunctionArtifact, build_function_zip
+from builder.cdk.options import FunctionBuild
+from builder.errors import UsageError
+from builder.ui import BuildUI
+
+
+class LambdaBuilderCode(lambda_.Code):
+    """A function zip built by lambda-builder when a function binds it.
+
+    The asset's hash, and so its S3 key (``<sha256>.zip``), is the zip's own sha256: the zips are
+    byte-identical for the same inputs, so an unchanged build never changes the template and
+    never triggers a redeploy. CDK's own fingerprint of the project directory is not used.
+    """
+
+    def __init__(self, build: FunctionBuild, ui: BuildUI | None = None) -> None:
+        super().__init__()
+        self.build = build
+        self._ui = ui
+        self._artifacts: dict[str, FunctionArtifact] = {}  # by cloud assembly directory
+
+    @classmethod
+    def from_project(
+        cls,
+        project_dir: str | Path,
+        *,
+        runtime: str = "python3.12",
+        architecture: str = "x86_64",
+        package: str | None = None,
+        input: str | Path | None = None,
+        requirements: str | Path | None = None,
+        groups: Sequence[str] = (),
+        extras: Sequence[str] = (),
+        slim: bool = False,
+        excludes: Sequence[str] = (),
+        compile_bytecode: bool = False,
+        base_image: str | None = None,
+        ca_bundle: str | Path | None = None,
+        index_url: str | None = None,
+        extra_index_urls: Sequence[str] = (),
+        cache_dir: str | Path | None = None,
+        use_cache: bool = True,
+        ui: BuildUI | None = None,
+    ) -> LambdaBuilderCode:
+        """The options of ``lambda-builder build PROJECT_DIR``, spelled as keywords."""
+        build = FunctionBuild(
+            project_dir=Path(project_dir),
+            runtime=runtime,
+            architecture=architecture,
+            package=package,
+            input=Path(input) if input else None,
+            requirements=Path(requirements) if requirements else None,
+            groups=tuple(groups),
+            extras=tuple(extras),
+            slim=slim,
+            excludes=tuple(excludes),
+            compile_bytecode=compile_bytecode,
+            base_image=base_image,
+            ca_bundle=Path(ca_bundle) if ca_bundle else None,
+            index_url=index_url,
+            extra_index_urls=tuple(extra_index_urls),
+            cache_dir=Path(cache_dir) if cache_dir else None,
+            use_cache=use_cache,
+        )
+        return cls(build, ui)
+
+    def artifact(self, scope: Construct) -> FunctionArtifact:
+        """The zip for ``scope``'s cloud assembly, built once per assembly."""
+        stage = Stage.of(scope)
+        if stage is None:
+            raise UsageError(
+                "LambdaBuilderCode needs a construct inside an App or Stage",
+                hint="create the function in a Stack of an aws_cdk.App",
+            )
+        outdir = stage.outdir
+        if outdir not in self._artifacts:
+            self._artifacts[outdir] = build_function_zip(self.build, Path(outdir), self._ui)
+        return self._artifacts[outdir]
+
+    def bind(self, scope: Construct) -> lambda_.CodeConfig:
+        artifact = self.artifact(scope)
+        location = Stack.of(scope).synthesizer.add_file_asset(
+            source_hash=artifact.sha256,
+            file_name=artifact.path.name,  # relative to the cloud assembly directory
+            packaging=FileAssetPackaging.FILE,
+            display_name=f"{scope.node.path}/Code",
+        )
+        return lambda_.CodeConfig(
+            s3_location=s3.Location(
+                bucket_name=location.bucket_name, object_key=location.object_key
+            )
+        )
