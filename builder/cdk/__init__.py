@@ -4,8 +4,12 @@ Importing this package imports ``aws_cdk`` (``pip install 'lambda-builder[cdk]'`
 itself lives in ``builder.cdk.artifact``, which does not.
 """
 
-from builder.cdk.code import LambdaBuilderCode
-from builder.cdk.function import LambdaBuilderFunction
-from builder.cdk.options import FunctionBuild
+from builder.cdk.nodejs import require_node
+
+require_node()
+
+from builder.cdk.code import LambdaBuilderCode  # noqa: E402  (only once Node.js is known)
+from builder.cdk.function import LambdaBuilderFunction  # noqa: E402
+from builder.cdk.options import FunctionBuild  # noqa: E402
 
 __all__ = ["FunctionBuild", "LambdaBuilderCode", "LambdaBuilderFunction"]

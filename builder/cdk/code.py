@@ -12,7 +12,7 @@ from constructs import Construct
 
 from builder.cdk.artifact import FunctionArtifact, build_function_zip
 from builder.cdk.options import FunctionBuild
-from builder.errors import UsageError
+from builder.errors import BuilderError, UsageError
 from builder.ui import BuildUI
 
 
@@ -89,7 +89,13 @@ class LambdaBuilderCode(lambda_.Code):
         return self._artifacts[outdir]
 
     def bind(self, scope: Construct) -> lambda_.CodeConfig:
-        artifact = self.artifact(scope)
+        try:
+            artifact = self.artifact(scope)
+        except BuilderError as error:
+            # bind() is called back from jsii, which turns any exception into a RuntimeError
+            # of its text: keep the target and the hint in that text.
+            hint = f"\nhint: {error.hint}" if error.hint else ""
+            raise BuilderError(f"{error}{hint}") from error
         location = Stack.of(scope).synthesizer.add_file_asset(
             source_hash=artifact.sha256,
             file_name=artifact.path.name,  # relative to the cloud assembly directory

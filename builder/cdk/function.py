@@ -69,6 +69,9 @@ class LambdaBuilderFunction(lambda_.Function):
             ui=ui,
         )
         build = code.build
+        # Built now, in Python, so a failure raises its own error type here rather than
+        # a RuntimeError out of jsii's callback into bind(); bind() then reuses the zip.
+        code.artifact(scope)
         super().__init__(
             scope,
             id,
