@@ -13,27 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.integration.inputs.projects import run_tool, tool_env, write_uv_workspace
-from tests.support.catalog import Catalog
-from tests.support.package_index import PackageIndex
 from tests.support.standins import ensure_standin
 
 pytestmark = pytest.mark.docker
 
 MEMBERS = ("orders", "payments")
-
-
-@pytest.fixture(scope="module")
-def workspace(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    index: PackageIndex = catalog.index
-    root = write_uv_workspace(tmp_path_factory.mktemp("cdk-uv") / "shop")
-    run_tool(["uv", "lock", "--default-index", index.url], root, tool_env(root.parent / "home"))
-    return root
-
-
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cdk-cache")
 
 
 def synthesize(workspace: Path, cache_dir: Path, outdir: Path) -> dict[str, Any]:
