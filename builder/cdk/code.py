@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import FileAssetPackaging, Stack, Stage
+from aws_cdk import FileAssetLocation, FileAssetPackaging, Stack, Stage
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -89,6 +90,9 @@ class LambdaBuilderCode(lambda_.Code):
         return self._artifacts[outdir]
 
     def bind(self, scope: Construct) -> lambda_.CodeConfig:
+        stack = Stack.of(scope)
+        if not is_build_required(scope):
+            return self._not_built(stack, scope)
         try:
             artifact = self.artifact(scope)
         except BuilderError as error:
@@ -96,14 +100,31 @@ class LambdaBuilderCode(lambda_.Code):
             # of its text: keep the target and the hint in that text.
             hint = f"\nhint: {error.hint}" if error.hint else ""
             raise BuilderError(f"{error}{hint}") from error
-        location = Stack.of(scope).synthesizer.add_file_asset(
+        location = stack.synthesizer.add_file_asset(
             source_hash=artifact.sha256,
             file_name=artifact.path.name,  # relative to the cloud assembly directory
             packaging=FileAssetPackaging.FILE,
             display_name=f"{scope.node.path}/Code",
         )
-        return lambda_.CodeConfig(
-            s3_location=s3.Location(
-                bucket_name=location.bucket_name, object_key=location.object_key
-            )
+        return _code_config(location)
+
+    def _not_built(self, stack: Stack, scope: Construct) -> lambda_.CodeConfig:
+        """A stack this CDK command does not deploy: its asset names the sources, as CDK's own."""
+        marker = f"lambda-builder:not-built:{scope.node.path}"
+        location = stack.synthesizer.add_file_asset(
+            source_hash=hashlib.sha256(marker.encode()).hexdigest(),
+            file_name=str(self.build.project_dir.resolve()),
+            packaging=FileAssetPackaging.ZIP_DIRECTORY,
         )
+        return _code_config(location)
+
+
+def is_build_required(scope: Construct) -> bool:
+    """False for stacks outside ``cdk deploy STACK``'s selection, which CDK does not bundle."""
+    return Stack.of(scope).bundling_required
+
+
+def _code_config(location: FileAssetLocation) -> lambda_.CodeConfig:
+    return lambda_.CodeConfig(
+        s3_location=s3.Location(bucket_name=location.bucket_name, object_key=location.object_key)
+    )

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from builder.architectures import Architecture
-from builder.cdk.code import LambdaBuilderCode
+from builder.cdk.code import LambdaBuilderCode, is_build_required
 from builder.ui import BuildUI
 
 
@@ -71,7 +71,8 @@ class LambdaBuilderFunction(lambda_.Function):
         build = code.build
         # Built now, in Python, so a failure raises its own error type here rather than
         # a RuntimeError out of jsii's callback into bind(); bind() then reuses the zip.
-        code.artifact(scope)
+        if is_build_required(scope):
+            code.artifact(scope)
         super().__init__(
             scope,
             id,
