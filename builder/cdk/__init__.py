@@ -8,8 +8,14 @@ from builder.cdk.nodejs import require_node
 
 require_node()
 
-from builder.cdk.code import LambdaBuilderCode  # noqa: E402  (only once Node.js is known)
+from builder.cdk.bundling import LambdaBuilderBundling  # noqa: E402  (once Node.js is known)
+from builder.cdk.code import LambdaBuilderCode  # noqa: E402
 from builder.cdk.function import LambdaBuilderFunction  # noqa: E402
 from builder.cdk.options import FunctionBuild  # noqa: E402
 
-__all__ = ["FunctionBuild", "LambdaBuilderCode", "LambdaBuilderFunction"]
+__all__ = [
+    "FunctionBuild",
+    "LambdaBuilderBundling",
+    "LambdaBuilderCode",
+    "LambdaBuilderFunction",
+]

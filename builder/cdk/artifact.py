@@ -12,7 +12,7 @@ from builder.api import BuildRequest, build_target, raise_for_status
 from builder.cdk.options import FunctionBuild
 from builder.cli.build import default_ca_bundle
 from builder.docker.engine import connect
-from builder.errors import DockerError
+from builder.errors import BuilderError, DockerError
 from builder.inputs import select_input
 from builder.report import TargetReport
 from builder.ui import BuildUI, TerminalUI
@@ -30,6 +30,12 @@ class FunctionArtifact:
     path: Path
     sha256: str
     report: TargetReport
+
+
+def for_jsii(error: BuilderError) -> BuilderError:
+    """The error to raise in a method jsii calls back, which keeps only the exception's text."""
+    hint = f"\nhint: {error.hint}" if error.hint else ""
+    return BuilderError(f"{error}{hint}")
 
 
 def require_engine(target: str) -> None:
@@ -50,7 +56,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _request(build: FunctionBuild, scratch: Path, zip_path: Path) -> BuildRequest:
+def _request(build: FunctionBuild, scratch: Path, zip_path: Path | None) -> BuildRequest:
     """The same request ``lambda-builder build PROJECT_DIR --zip ...`` makes for one target."""
     project = build.project_dir.resolve()
     selection = select_input(
@@ -80,6 +86,32 @@ def _request(build: FunctionBuild, scratch: Path, zip_path: Path) -> BuildReques
     )
 
 
+def _build(
+    build: FunctionBuild, scratch: Path, zip_path: Path | None, ui: BuildUI | None
+) -> TargetReport:
+    require_engine(build.target)
+    request = _request(build, scratch, zip_path)
+    # No heartbeat thread: it would outlive the build inside a long-lived synth process.
+    report = build_target(request, ui or TerminalUI(heartbeat=0))
+    raise_for_status(report)
+    return report
+
+
+def build_bundle_directory(
+    build: FunctionBuild, output_dir: Path, ui: BuildUI | None = None
+) -> TargetReport:
+    """Build the function's directory (what its zip would hold) into ``output_dir``.
+
+    ``output_dir`` is CDK's bundling directory, which it created and owns: the bundle is
+    assembled beside it and its entries are moved in only when the build succeeded.
+    """
+    with tempfile.TemporaryDirectory(prefix=".lambda-builder-", dir=output_dir.parent) as scratch:
+        report = _build(build, Path(scratch), None, ui)
+        for entry in sorted((Path(scratch) / "bundle").iterdir()):
+            os.replace(entry, output_dir / entry.name)
+    return report
+
+
 def build_function_zip(
     build: FunctionBuild, out_dir: Path, ui: BuildUI | None = None
 ) -> FunctionArtifact:
@@ -92,9 +124,7 @@ def build_function_zip(
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".lambda-builder-", dir=out_dir) as scratch:
         zip_path = Path(scratch) / "function.zip"
-        request = _request(build, Path(scratch), zip_path)
-        report = build_target(request, ui or TerminalUI())
-        raise_for_status(report)
+        report = _build(build, Path(scratch), zip_path, ui)
         sha256 = file_sha256(zip_path)
         destination = out_dir / f"asset.{sha256}.zip"
         os.replace(zip_path, destination)

@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from builder.cdk.artifact import FunctionArtifact, build_function_zip
+from builder.cdk.artifact import FunctionArtifact, build_function_zip, for_jsii
 from builder.cdk.options import FunctionBuild
 from builder.errors import BuilderError, UsageError
 from builder.ui import BuildUI
@@ -96,10 +96,7 @@ class LambdaBuilderCode(lambda_.Code):
         try:
             artifact = self.artifact(scope)
         except BuilderError as error:
-            # bind() is called back from jsii, which turns any exception into a RuntimeError
-            # of its text: keep the target and the hint in that text.
-            hint = f"\nhint: {error.hint}" if error.hint else ""
-            raise BuilderError(f"{error}{hint}") from error
+            raise for_jsii(error) from error
         location = stack.synthesizer.add_file_asset(
             source_hash=artifact.sha256,
             file_name=artifact.path.name,  # relative to the cloud assembly directory

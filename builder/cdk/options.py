@@ -49,8 +49,8 @@ class FunctionBuild:
     def target(self) -> str:
         return f"{self.lambda_runtime.name}/{self.lambda_architecture.value}"
 
-    def config(self, zip_path: Path, ca_bundle: Path | None) -> BuildConfig:
-        """The API's configuration for a function zip written to ``zip_path``."""
+    def config(self, zip_path: Path | None, ca_bundle: Path | None) -> BuildConfig:
+        """The API's configuration, with a function zip written to ``zip_path`` if given."""
         return BuildConfig(
             architecture=self.lambda_architecture,
             index=IndexConfig(

@@ -126,3 +126,53 @@ def test_second_synth_has_identical_hashes_and_reuses_the_build(
             second_dir / f"asset.{key}"
         ).read_bytes()
     assert {r.dependency_cache for r in second["reports"].values()} == {"hit"}
+
+
+def synthesize_bundled(workspace: Path, cache_dir: Path, outdir: Path) -> tuple[str, Path]:
+    """``Code.from_asset`` with LambdaBuilderBundling: CDK's own asset, bundled by us."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_lambda
+
+    from builder.cdk import FunctionBuild, LambdaBuilderBundling
+
+    build = FunctionBuild(
+        workspace,
+        package="orders",
+        runtime="python3.11",
+        base_image=ensure_standin("python3.11", "x86_64"),
+        cache_dir=cache_dir,
+    )
+    app = cdk.App(outdir=str(outdir))
+    stack = cdk.Stack(app, "Bundled")
+    aws_lambda.Function(
+        stack,
+        "Orders",
+        code=aws_lambda.Code.from_asset(
+            str(workspace),
+            bundling=LambdaBuilderBundling.options(build),
+            asset_hash_type=cdk.AssetHashType.OUTPUT,
+        ),
+        handler="orders.handler.handler",
+        runtime=aws_lambda.Runtime("python3.11", aws_lambda.RuntimeFamily.PYTHON),
+    )
+    app.synth()
+    assets = json.loads((outdir / "Bundled.assets.json").read_text())["files"]
+    [(asset_hash, asset)] = [(h, a) for h, a in assets.items() if a["source"]["packaging"] == "zip"]
+    return asset_hash, outdir / asset["source"]["path"]
+
+
+def test_local_bundling_builds_the_asset_directory_and_never_falls_back(
+    synths: list[tuple[Path, dict[str, Any]]], workspace: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    first_hash, first = synthesize_bundled(workspace, cache_dir, tmp_path / "one")
+    second_hash, _ = synthesize_bundled(workspace, cache_dir, tmp_path / "two")
+    assert first_hash == second_hash
+    assert (first / "orders" / "handler.py").is_file()
+    assert (first / "shop_common" / "__init__.py").is_file()
+    assert (first / "needspure" / "__init__.py").is_file()
+    assert not (first / "payments").exists() and not (first / "uv.lock").exists()
+    # The same files as the zip LambdaBuilderFunction made from the same build.
+    outdir, synth = synths[0]
+    with zipfile.ZipFile(outdir / f"asset.{synth['keys']['orders']}") as archive:
+        zipped = set(archive.namelist())
+    assert {p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file()} == zipped
