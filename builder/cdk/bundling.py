@@ -35,8 +35,9 @@ class LambdaBuilderBundling:
         """``BundlingOptions`` for ``Code.from_asset(build.project_dir, bundling=...)``."""
         return BundlingOptions(image=DockerImage.from_registry(UNUSED_IMAGE), local=cls(build, ui))
 
-    def try_bundle(self, output_dir: str, options: Any = None) -> bool:
-        """Build into ``output_dir``; jsii passes CDK's BundlingOptions as one argument."""
+    def try_bundle(self, output_dir: str, *options: Any, **keywords: Any) -> bool:
+        """Build into ``output_dir``; CDK's BundlingOptions (which jsii passes positionally,
+        whatever the stub says) do not apply to a bundler that never uses the image."""
         try:
             build_bundle_directory(self.build, Path(output_dir), self._ui)
         except BuilderError as error:

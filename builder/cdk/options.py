@@ -33,6 +33,10 @@ class FunctionBuild:
     use_cache: bool = True
 
     def __post_init__(self) -> None:
+        for name in ("project_dir", "input", "requirements", "ca_bundle", "cache_dir"):
+            value = getattr(self, name)
+            if isinstance(value, str):  # a str from untyped code: still a path
+                object.__setattr__(self, name, Path(value))
         # An unknown runtime or architecture fails when the construct is made, not mid-synth.
         get_runtime(self.runtime)
         parse_architecture(self.architecture)

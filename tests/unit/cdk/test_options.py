@@ -42,3 +42,9 @@ def test_options_reach_the_build_config_as_the_cli_would_set_them(tmp_path: Path
     assert config.base_image == "example.com/lambda/python:{version}{suffix}"
     assert config.index.index_url == "http://127.0.0.1:1/simple/"
     assert config.use_container  # the construct never builds on the host
+
+
+def test_paths_given_as_strings_become_paths(tmp_path: Path) -> None:
+    build = FunctionBuild(str(tmp_path), input="uv.lock", cache_dir=str(tmp_path))  # type: ignore[arg-type]
+    assert build.project_dir == tmp_path and build.input == Path("uv.lock")
+    assert build.cache_dir == tmp_path
