@@ -89,7 +89,6 @@ def _request(build: FunctionBuild, scratch: Path, zip_path: Path | None) -> Buil
 def _build(
     build: FunctionBuild, scratch: Path, zip_path: Path | None, ui: BuildUI | None
 ) -> TargetReport:
-    require_engine(build.target)
     request = _request(build, scratch, zip_path)
     # No heartbeat thread: it would outlive the build inside a long-lived synth process.
     report = build_target(request, ui or TerminalUI(heartbeat=0))
@@ -105,6 +104,7 @@ def build_bundle_directory(
     ``output_dir`` is CDK's bundling directory, which it created and owns: the bundle is
     assembled beside it and its entries are moved in only when the build succeeded.
     """
+    require_engine(build.target)
     with tempfile.TemporaryDirectory(prefix=".lambda-builder-", dir=output_dir.parent) as scratch:
         report = _build(build, Path(scratch), None, ui)
         for entry in sorted((Path(scratch) / "bundle").iterdir()):
