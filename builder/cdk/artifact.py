@@ -32,6 +32,25 @@ class FunctionArtifact:
     report: TargetReport
 
 
+class LabelledUI:
+    """One construct's build events, its path before the target: two functions' builds for the
+    same runtime and architecture read apart in one synth's output."""
+
+    def __init__(self, label: str, inner: BuildUI | None = None) -> None:
+        self.label = label
+        # No heartbeat thread: it would outlive the build inside a long-lived synth process.
+        self.inner = inner or TerminalUI(heartbeat=0)
+
+    def step(self, target: str, message: str) -> None:
+        self.inner.step(f"{self.label} {target}", message)
+
+    def log(self, target: str, line: str) -> None:
+        self.inner.log(f"{self.label} {target}", line)
+
+    def warning(self, target: str, message: str) -> None:
+        self.inner.warning(f"{self.label} {target}", message)
+
+
 def for_jsii(error: BuilderError) -> BuilderError:
     """The error to raise in a method jsii calls back, which keeps only the exception's text."""
     hint = f"\nhint: {error.hint}" if error.hint else ""
@@ -90,8 +109,7 @@ def _build(
     build: FunctionBuild, scratch: Path, zip_path: Path | None, ui: BuildUI | None
 ) -> TargetReport:
     request = _request(build, scratch, zip_path)
-    # No heartbeat thread: it would outlive the build inside a long-lived synth process.
-    report = build_target(request, ui or TerminalUI(heartbeat=0))
+    report = build_target(request, ui or LabelledUI("lambda-builder"))
     raise_for_status(report)
     return report
 

@@ -8,7 +8,7 @@ from typing import Any
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
 
-from builder.cdk.artifact import build_bundle_directory, for_jsii
+from builder.cdk.artifact import LabelledUI, build_bundle_directory, for_jsii
 from builder.cdk.options import FunctionBuild
 from builder.errors import BuilderError
 from builder.ui import BuildUI
@@ -39,7 +39,8 @@ class LambdaBuilderBundling:
         """Build into ``output_dir``; CDK's BundlingOptions (which jsii passes positionally,
         whatever the stub says) do not apply to a bundler that never uses the image."""
         try:
-            build_bundle_directory(self.build, Path(output_dir), self._ui)
+            label = self.build.package or self.build.project_dir.name
+            build_bundle_directory(self.build, Path(output_dir), LabelledUI(label, self._ui))
         except BuilderError as error:
             raise for_jsii(error) from error
         return True

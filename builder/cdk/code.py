@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from builder.cdk.artifact import FunctionArtifact, build_function_zip, for_jsii
+from builder.cdk.artifact import FunctionArtifact, LabelledUI, build_function_zip, for_jsii
 from builder.cdk.options import FunctionBuild
 from builder.errors import BuilderError, UsageError
 from builder.ui import BuildUI
@@ -76,8 +76,11 @@ class LambdaBuilderCode(lambda_.Code):
         )
         return cls(build, ui)
 
-    def artifact(self, scope: Construct) -> FunctionArtifact:
-        """The zip for ``scope``'s cloud assembly, built once per assembly."""
+    def artifact(self, scope: Construct, label: str | None = None) -> FunctionArtifact:
+        """The zip for ``scope``'s cloud assembly, built once per assembly.
+
+        ``label`` (default: the scope's path) names the build in the progress lines.
+        """
         stage = Stage.of(scope)
         if stage is None:
             raise UsageError(
@@ -86,7 +89,8 @@ class LambdaBuilderCode(lambda_.Code):
             )
         outdir = stage.outdir
         if outdir not in self._artifacts:
-            self._artifacts[outdir] = build_function_zip(self.build, Path(outdir), self._ui)
+            ui = LabelledUI(label or scope.node.path, self._ui)
+            self._artifacts[outdir] = build_function_zip(self.build, Path(outdir), ui)
         return self._artifacts[outdir]
 
     def bind(self, scope: Construct) -> lambda_.CodeConfig:

@@ -72,7 +72,7 @@ class LambdaBuilderFunction(lambda_.Function):
         # Built now, in Python, so a failure raises its own error type here rather than
         # a RuntimeError out of jsii's callback into bind(); bind() then reuses the zip.
         if is_build_required(scope):
-            code.artifact(scope)
+            code.artifact(scope, label=f"{scope.node.path}/{id}")
         super().__init__(
             scope,
             id,

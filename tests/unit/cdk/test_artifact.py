@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.cdk.artifact import DOCKER_REQUIRED, _request, build_function_zip
+from builder.cdk.artifact import DOCKER_REQUIRED, LabelledUI, _request, build_function_zip
 from builder.cdk.options import FunctionBuild
 from builder.errors import DockerError
 
@@ -81,3 +81,30 @@ def test_request_is_the_one_the_cli_makes_for_a_function_directory(tmp_path: Pat
     assert request.target == "python3.11/arm64"
     assert request.output == tmp_path / "scratch" / "bundle"
     assert request.config.artifacts.zip_path == tmp_path / "f.zip"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str]] = []
+
+    def step(self, target: str, message: str) -> None:
+        self.events.append(("step", target, message))
+
+    def log(self, target: str, line: str) -> None:
+        self.events.append(("log", target, line))
+
+    def warning(self, target: str, message: str) -> None:
+        self.events.append(("warning", target, message))
+
+
+def test_progress_names_the_construct_before_the_target() -> None:
+    recorder = Recorder()
+    ui = LabelledUI("Shop/Orders", recorder)
+    ui.step("python3.12/arm64", "resolving")
+    ui.log("python3.12/arm64", "pip says")
+    ui.warning("python3.12/arm64", "careful")
+    assert recorder.events == [
+        ("step", "Shop/Orders python3.12/arm64", "resolving"),
+        ("log", "Shop/Orders python3.12/arm64", "pip says"),
+        ("warning", "Shop/Orders python3.12/arm64", "careful"),
+    ]
