@@ -15,13 +15,16 @@ GATEWAYS = (
     "builder.host",
     "builder.inputs",
 )
+# The CDK construct sits beside the CLI: it may use everything, and nothing below uses it.
+CDK = "builder.cdk"
 
 # What each part of the package must never import (prefixes of module names).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "core": ("builder.cli", "builder.api", "builder.layer_publication", *GATEWAYS),
+    "core": ("builder.cli", "builder.api", "builder.layer_publication", CDK, *GATEWAYS),
     "builder.inputs": (
         "builder.cli",
         "builder.api",
+        CDK,
         "builder.artifacts",
         "builder.docker",
         "builder.host",
@@ -29,24 +32,27 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "builder.host": (
         "builder.cli",
         "builder.api",
+        CDK,
         "builder.artifacts",
         "builder.docker",
         "builder.inputs",
     ),
-    "builder.docker": ("builder.cli", "builder.api", "builder.artifacts", "builder.inputs"),
-    "builder.artifacts": ("builder.cli", "builder.api", "builder.inputs", "builder.host"),
+    "builder.docker": ("builder.cli", "builder.api", CDK, "builder.artifacts", "builder.inputs"),
+    "builder.artifacts": ("builder.cli", "builder.api", CDK, "builder.inputs", "builder.host"),
     "builder.aws": (
         "builder.cli",
         "builder.api",
+        CDK,
         "builder.artifacts",
         "builder.docker",
         "builder.host",
         "builder.inputs",
         "builder.layer_publication",
     ),
-    "builder.api": ("builder.cli",),
+    "builder.api": ("builder.cli", CDK),
     # publish-layer's steps: beside the API, over the build and the gateways it is handed.
-    "builder.layer_publication": ("builder.cli", "builder.aws"),
+    "builder.layer_publication": ("builder.cli", "builder.aws", CDK),
+    CDK: (),
 }
 
 
@@ -117,6 +123,31 @@ def test_only_the_aws_package_imports_boto3() -> None:
         if any(name.split(".")[0] in sdks for name in imported_modules(path))
     )
     assert users and all(name.startswith("builder.aws.") for name in users), users
+
+
+def test_only_the_cdk_package_imports_aws_cdk() -> None:
+    """aws_cdk is an optional extra (and starts Node.js): nothing else may need it."""
+    users = {
+        module_name(path): sorted(
+            name
+            for name in imported_modules(path)
+            if name.split(".")[0] in ("aws_cdk", "constructs", "jsii")
+        )
+        for path in PACKAGE.rglob("*.py")
+    }
+    outside = {name: found for name, found in users.items() if found and part_of(name) != CDK}
+    assert not outside, outside
+    assert any(users[name] for name in users if part_of(name) == CDK)
+
+
+def test_nothing_outside_the_cdk_package_imports_it() -> None:
+    users = sorted(
+        module_name(path)
+        for path in PACKAGE.rglob("*.py")
+        if part_of(module_name(path)) != CDK
+        and any(name == CDK or name.startswith(CDK + ".") for name in imported_modules(path))
+    )
+    assert not users, users
 
 
 def test_every_package_says_what_it_owns() -> None:

@@ -1,0 +1,1 @@
+"""Tests of the AWS CDK construct that need no Docker engine."""
