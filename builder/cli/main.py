@@ -164,9 +164,38 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="check ELF machine, glibc symbols and imports after building",
     )
+    _add_backend_arguments(parser)
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+
+
+def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    backend = parser.add_argument_group("backend (where the pipeline runs)")
+    backend.add_argument(
+        "--backend",
+        choices=("docker", "buildx"),
+        default=os.environ.get(f"{ENV_PREFIX}BACKEND") or "docker",
+        help="docker (default): containers through the engine's API; buildx: a BuildKit "
+        "build on a buildx builder (remote builders, CI caches)",
+    )
+    backend.add_argument(
+        "--builder", metavar="NAME", help="the buildx builder (default: the current one)"
+    )
+    backend.add_argument(
+        "--cache-to",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="passed to `docker buildx build --cache-to` (e.g. type=gha,mode=max); repeatable",
+    )
+    backend.add_argument(
+        "--cache-from",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="passed to `docker buildx build --cache-from` (e.g. type=gha); repeatable",
+    )
 
 
 def make_parser() -> argparse.ArgumentParser:
