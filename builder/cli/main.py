@@ -215,6 +215,9 @@ def make_parser() -> argparse.ArgumentParser:
         help="runtimes whose base images to look for (comma-separated)",
     )
     doctor.add_argument("--base-image", metavar="IMAGE", help="as for build")
+    doctor.add_argument(
+        "--builder", metavar="NAME", help="the buildx builder --backend buildx will use"
+    )
     from builder.cli.verify import add_verify_arguments
 
     add_verify_arguments(
@@ -258,7 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from builder.cli.doctor import run_doctor
 
             return run_doctor(
-                [r.strip() for r in args.runtime.split(",") if r.strip()], args.base_image
+                [r.strip() for r in args.runtime.split(",") if r.strip()],
+                args.base_image,
+                args.builder,
             )
         if args.command == "cache":
             from builder.cli.cache import run_cache

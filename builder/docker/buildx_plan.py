@@ -129,6 +129,9 @@ class BuildxOptions:
     platform: str
     base_image: str
     builder: str | None = None
+    # A docker-driver builder is a docker context; buildx refuses `--builder` for one that is
+    # not the current context and asks for `docker --context NAME buildx` instead.
+    docker_context: bool = False
     cache_to: tuple[str, ...] = ()
     cache_from: tuple[str, ...] = ()
     no_cache: bool = False
@@ -139,9 +142,12 @@ class BuildxOptions:
 def buildx_argv(
     options: BuildxOptions, context: Path, secrets: dict[str, Path], output: Path
 ) -> list[str]:
-    argv = ["docker", "buildx", "build"]
-    if options.builder:
-        argv += ["--builder", options.builder]
+    if options.builder and options.docker_context:
+        argv = ["docker", "--context", options.builder, "buildx", "build"]
+    else:
+        argv = ["docker", "buildx", "build"]
+        if options.builder:
+            argv += ["--builder", options.builder]
     argv += [
         "--platform",
         options.platform,

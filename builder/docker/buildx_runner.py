@@ -87,6 +87,7 @@ def run_with_buildx(
         platform=architecture.docker_platform,
         base_image=base_image,
         builder=config.builder,
+        docker_context=builder.driver == "docker",
         cache_to=config.cache_to,
         cache_from=config.cache_from,
         no_cache=not config.use_cache,
