@@ -222,3 +222,25 @@ def test_remote_builder_builds_both_architectures_from_the_context_alone(
         text=True,
     )
     assert found.returncode == 1 and found.stdout == "", found.stdout + found.stderr
+
+
+def test_a_failed_pipeline_step_reports_what_is_missing_and_is_not_cached(
+    pip_env: dict[str, str], tmp_path: Path
+) -> None:
+    standin = ensure_standin("python3.11", "x86_64")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("purepkg==1.0\nnosuchpkg==1.0\n")
+    args = ["build", "-r", str(requirements), "--runtime", "python3.11", "--base-image", standin]
+    args += ["--backend", "buildx", "-o", str(tmp_path / "out"), "--report", str(tmp_path / "r")]
+    for _ in range(2):  # a cached failure would come back without running pip again
+        result = run_cli(args, {**pip_env, LOG_VARIABLE: str(tmp_path / "buildx.log")})
+        assert result.returncode == 4, result.stdout + result.stderr
+        [target] = json.loads((tmp_path / "r").read_text())["targets"]
+        assert target["status"] == "missing"
+        assert [m["name"] for m in target["missing"]] == ["nosuchpkg"]
+        assert not (tmp_path / "out").exists()
+    # Each run printed its result: the failed step ran twice, a cached one prints nothing.
+    events = [
+        line for line in progress_lines(tmp_path / "buildx.log") if '"event": "result"' in line
+    ]
+    assert len(events) == 2

@@ -43,6 +43,7 @@ def test_job_environment_and_ca_are_secret_mounts_never_args_or_env() -> None:
     assert "--mount=type=secret,id=lambda-builder-env,required=true" in run
     assert "--mount=type=secret,id=lambda-builder-ca,target=/lambda-builder/ca-bundle.pem" in run
     assert "--mount=type=cache,id=lambda-builder-cache-python3.12-arm64" in run
+    assert "type=bind" not in text  # nothing of the client's disk but the context and secrets
     after_builder = text.split("FROM builder AS pipeline", 1)[1]
     assert "\nARG " not in after_builder and "\nENV " not in after_builder
 
