@@ -175,10 +175,12 @@ def _build_concurrently(requests: list[BuildRequest], ui: TerminalUI) -> list[Ta
         return [future.result() for future in futures]
     except KeyboardInterrupt:
         # Worker threads do not see Ctrl-C: take their containers away so they stop now.
+        from builder.docker.buildx import stop_active_builds
         from builder.docker.container import remove_active_containers
 
         pool.shutdown(wait=False, cancel_futures=True)
         remove_active_containers()
+        stop_active_builds()
         raise
     finally:
         pool.shutdown(wait=True)

@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from builder.errors import DockerError
 # (rawjson: step logs base64-encoded): for debugging, and for tests that prove no secret
 # reaches it.
 LOG_VARIABLE = "LAMBDA_BUILDER_BUILDX_LOG"
+_ACTIVE: set[subprocess.Popen[str]] = set()
+_ACTIVE_LOCK = threading.Lock()
 BUILDX_HINT = (
     "install the buildx plugin (Debian: apt-get install docker-buildx; Docker Desktop ships it)"
 )
@@ -99,10 +102,28 @@ def run_build(argv: list[str], on_line: LineSink) -> BuildOutcome:
                 f"cannot run docker buildx build: {error}", hint=BUILDX_HINT
             ) from None
         assert process.stdout is not None
-        with process:
-            for chunk in process.stdout:
-                if log is not None:
-                    log.write(chunk)
-                reader.feed(chunk)
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(process)
+        with process:  # its exit waits for the process: terminate first when interrupted
+            try:
+                for chunk in process.stdout:
+                    if log is not None:
+                        log.write(chunk)
+                    reader.feed(chunk)
+            except BaseException:
+                process.terminate()  # buildx cancels the build on SIGTERM
+                raise
+            finally:
+                with _ACTIVE_LOCK:
+                    _ACTIVE.discard(process)
         reader.close()
     return BuildOutcome(process.returncode, reader)
+
+
+def stop_active_builds() -> None:
+    """On Ctrl-C or SIGTERM, cancel every build of this process, whichever thread runs it."""
+    with _ACTIVE_LOCK:
+        active = list(_ACTIVE)
+    for process in active:
+        with contextlib.suppress(OSError):
+            process.terminate()
