@@ -150,6 +150,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         architecture=request.architecture.value,
         glibc=request.runtime.glibc_text,
         python=result.python,
+        pip=result.pip,
         mode="container" if request.config.use_container else "host",
         image=image,
         dependency_cache=cache,

@@ -85,6 +85,7 @@ class PipelineResult(BaseModel):
     schema_version: int
     status: Literal["ok", "missing", "error", "build-needed"]
     python: str = ""
+    pip: str = ""
     machine: str = ""
     glibc: str = ""
     packages: list[PackageOutcome] = Field(default_factory=list)

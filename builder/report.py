@@ -117,6 +117,7 @@ class TargetReport(BaseModel):
     architecture: str
     glibc: str
     python: str = ""
+    pip: str = ""  # the pip that resolved and built (ours when the image's is older)
     mode: Literal["container", "host"]
     image: str | None = None
     # "hit": the dependency tree came from the whole-build cache; "miss": built (and stored);

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path, PurePosixPath
@@ -21,6 +22,7 @@ import docker.errors
 from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.docker.container import BuildContainer
+from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import Engine
 from builder.docker.runtime_python import PYTHON
 from builder.errors import DockerError
@@ -136,11 +138,15 @@ Starter = Callable[
 def run_phase(
     box: BuildContainer, workspace: ws.Workspace, phase: str, target: str, ui: BuildUI
 ) -> PipelineResult:
-    box.run(
-        [*workspace.command(PYTHON), phase],
-        workspace.environment(),
-        on_line=lambda line: relay_line(line, target, ui),
-    )
+    last: deque[str] = deque(maxlen=5)
+
+    def on_line(line: str) -> None:
+        last.append(line)
+        relay_line(line, target, ui)
+
+    code, _ = box.run([*workspace.command(PYTHON), phase], workspace.environment(), on_line)
+    if code != 0 and is_exec_format_error("\n".join(last)):
+        raise emulation_error(box.architecture)  # gone since the image was last probed
     box.copy_out(PurePosixPath(workspace.run_root) / "result.json", workspace.host_dir)
     return ws.read_result(workspace, target)
 

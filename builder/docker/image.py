@@ -13,6 +13,7 @@ from pathlib import Path
 import docker.errors
 
 from builder.architectures import Architecture
+from builder.docker import bundled_pip
 from builder.docker.engine import Engine, ensure_image, image_architecture
 from builder.errors import DockerError
 from builder.ui import BuildUI
@@ -58,12 +59,16 @@ def definition_files(architecture: Architecture) -> dict[str, bytes]:
     return files
 
 
-def image_tag(files: dict[str, bytes], base_image: str, base_id: str) -> str:
+def image_tag(
+    files: dict[str, bytes], base_image: str, base_id: str, pip_identity: str = ""
+) -> str:
     """The same definition on the same base image always gets the same tag, so it is reused."""
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     digest.update(base_image.encode() + b"\0" + base_id.encode())
+    if pip_identity:
+        digest.update(b"\0" + pip_identity.encode())
     return f"{IMAGE_REPOSITORY}:{digest.hexdigest()[:16]}"
 
 
@@ -98,7 +103,7 @@ def _build(
             "-t",
             tag,
             "-f",
-            dockerfile,
+            str(context / dockerfile),  # buildx reads -f from the working directory
             "--build-arg",
             f"BASE_IMAGE={base_image}",
             str(context),
@@ -141,16 +146,16 @@ def builder_image_tag(engine: Engine, base_image: str, architecture: Architectur
     """The builder image's tag, known without building it (the base image is pulled if absent)."""
     ensure_image(engine, base_image, architecture)
     base_id = engine.client.images.get(base_image).id or ""
-    return image_tag(definition_files(architecture), base_image, base_id)
+    return image_tag(definition_files(architecture), base_image, base_id, bundled_pip.identity())
 
 
 def ensure_builder_image(
     engine: Engine, base_image: str, architecture: Architecture, ui: BuildUI, target: str
 ) -> str:
     tag = builder_image_tag(engine, base_image, architecture)
-    files = definition_files(architecture)
     if image_architecture(engine, tag) == architecture.docker_arch:
         return tag
+    files = {**definition_files(architecture), **bundled_pip.context_files()}
     ui.step(target, f"building the builder image from {base_image} (once)")
     with tempfile.TemporaryDirectory(prefix="lambda-builder-image-") as context:
         for name, data in files.items():

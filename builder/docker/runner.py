@@ -66,17 +66,24 @@ def probe(box: BuildContainer, runtime: Runtime, architecture: Architecture) -> 
             target=box.target,
             hint="the image needs sh, uname and /var/lang/bin/python3",
         )
-    machine, version = lines[0].strip(), lines[-1].strip()
+    check_image_facts(lines[0].strip(), lines[-1].strip(), runtime, architecture, box.image)
+
+
+def check_image_facts(
+    machine: str, version: str, runtime: Runtime, architecture: Architecture, image: str
+) -> None:
+    """The machine and Python an image reported are the ones the target needs."""
+    target = f"{runtime.name}/{architecture.value}"
     if machine != architecture.machine:
         raise DockerError(
             f"the container runs on {machine}, not {architecture.machine}",
-            target=box.target,
+            target=target,
             hint="check --base-image and emulation settings",
         )
     if version != runtime.version:
         raise DockerError(
-            f"image {box.image} has Python {version}, but {runtime.name} needs {runtime.version}",
-            target=box.target,
+            f"image {image} has Python {version}, but {runtime.name} needs {runtime.version}",
+            target=target,
             hint=f"pass --base-image with a Python {runtime.version} image, or pick "
             f"--runtime python{version}",
         )
@@ -179,7 +186,10 @@ def run_in_container(
             target=target,
             ui=ui,
         ) as box:
-            probe(box, runtime, machine)
+            # The target's image facts came with its markers (no emulated start for them);
+            # an emulation gone missing since then shows on the pipeline's own start.
+            if machine is not architecture or plan.markers is None:
+                probe(box, runtime, machine)
             box.copy_in(workspace.host_dir, RUN_ROOT)
             yield box
 
@@ -247,6 +257,8 @@ def plan_images(
             probed = target_probe(engine, base_image, architecture, probe_cache, ui, target)
             markers = probed["markers"]
             assert isinstance(markers, dict)
+            machine, version = markers.get("platform_machine"), markers.get("python_version")
+            check_image_facts(str(machine), str(version), runtime, architecture, base_image)
             return ImagePlan(
                 image=native_image,
                 identity=f"{native_image} for {target_tag}",

@@ -7,7 +7,7 @@ import platform
 import sys
 
 from .install import InstallError
-from .passes import make_runner
+from .passes import make_runner, pip_version
 from .pipeline import PHASES, Pipeline
 from .protocol import JobError, PipelineFailure, Result, emit, read_job, write_result
 
@@ -47,6 +47,7 @@ def main(argv: list[str]) -> int:
         if pipeline.is_final(phase) or pipeline.result.status == "error":
             pipeline.clean()
     result.python = platform.python_version()
+    result.pip = pip_version()
     result.machine = platform.machine()
     result.glibc = _glibc()
     write_result(result, result_path)

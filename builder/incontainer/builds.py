@@ -4,6 +4,8 @@ resolving for another machine, the pure-Python ones built right here."""
 from __future__ import annotations
 
 import os
+import tarfile
+import zipfile
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -81,10 +83,36 @@ def build_sdists(pipeline: Pipeline) -> None:
                 state.failures.pop(name, None)
 
 
+# Sources that only a compiler turns into something importable (Cargo.toml: a Rust crate).
+NATIVE_SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs", ".f", ".f90", ".f95")
+NATIVE_SOURCE_NAMES = ("Cargo.toml",)
+
+
+def has_native_sources(sdist: str) -> bool:
+    """Whether the archive ships compiled-language sources: then its wheel is very likely not
+    pure, and building it here first would only add a native compile before the emulated one.
+    A wrong guess costs time, never correctness: the target's image builds it either way."""
+    try:
+        if sdist.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as archive:
+                names = archive.namelist()
+        else:
+            with tarfile.open(sdist) as archive:
+                names = archive.getnames()
+    except (OSError, tarfile.TarError, zipfile.BadZipFile):
+        return False  # unreadable here: let the build say what is wrong
+    return any(
+        name.lower().endswith(NATIVE_SOURCE_SUFFIXES)
+        or name.rsplit("/", 1)[-1] in NATIVE_SOURCE_NAMES
+        for name in names
+    )
+
+
 def build_pure_here(pipeline: Pipeline, names: list[str]) -> None:
     """Cross resolution: an sdist that builds into a pure-Python wheel here needs no emulation
     (the same Python version builds the same pure wheel). Anything compiled, or any failure,
     is left to the target's image, which decides as it always did."""
+    names = [n for n in names if not has_native_sources(pipeline.state.sdists[n])]
     for name in names:
         emit("step", step="build-here", message=f"trying {name} natively (pure Python?)")
     # Its own cache variant: the target's "native" entries never hold this machine's wheels.

@@ -14,6 +14,8 @@ from .protocol import EVENT_PREFIX, MissingPackage
 from .tags import DistFile, canonical_name, parse_filename
 
 TAIL_LINES = 80
+# lambda-builder's own pip, byte-compiled into the builder image (images/install-pip.sh).
+BUNDLED_PIP = "/opt/lambda-builder/pip"
 COLLECTING_LINES = 8
 
 _COLLECTING = re.compile(
@@ -37,6 +39,27 @@ class Outcome:
 Runner = Callable[[list[str], dict[str, str]], Outcome]
 
 
+def bundled_pip(root: str | None = None) -> str | None:
+    """The directory to put first on PYTHONPATH, when the builder image carries a newer pip."""
+    root = root or BUNDLED_PIP
+    return root if os.path.isfile(os.path.join(root, "pip", "__init__.py")) else None
+
+
+def pip_version(root: str | None = None) -> str:
+    """The version of the pip the pipeline runs, without starting it."""
+    bundled = bundled_pip(root)
+    if bundled is None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("pip")
+        except PackageNotFoundError:
+            return ""
+    with open(os.path.join(bundled, "pip", "__init__.py"), encoding="utf-8") as stream:
+        found = re.search(r"^__version__\s*=\s*[\"']([^\"']+)", stream.read(), re.M)
+    return found.group(1) if found else ""
+
+
 def make_runner(base_env: dict[str, str], verbose: bool) -> Runner:
     """A runner that streams pip's output through (marked as log) and keeps its last lines."""
 
@@ -47,6 +70,9 @@ def make_runner(base_env: dict[str, str], verbose: bool) -> Runner:
         env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
         env.setdefault("PIP_NO_INPUT", "1")
         env.setdefault("PIP_ROOT_USER_ACTION", "ignore")
+        bundled = bundled_pip()
+        if bundled is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, (bundled, env.get("PYTHONPATH"))))
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         collecting: deque[str] = deque(maxlen=COLLECTING_LINES)
         process = subprocess.Popen(

@@ -112,6 +112,7 @@ class MissingPackage:
 class Result:
     status: str = "ok"  # ok | missing | error | build-needed (cross resolution, see pipeline)
     python: str = ""
+    pip: str = ""  # the pip that resolved, downloaded and built
     machine: str = ""
     glibc: str = ""
     packages: list[PackageResult] = field(default_factory=list)

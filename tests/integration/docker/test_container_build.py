@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import signal
@@ -67,7 +68,12 @@ def standin_311() -> str:
 
 
 def container_build(
-    cli: Any, tmp_path: Path, requirements: str, *args: str, env: dict[str, str] | None = None
+    cli: Any,
+    tmp_path: Path,
+    requirements: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     req = tmp_path / "requirements.txt"
@@ -84,6 +90,7 @@ def container_build(
         "--no-cache",
         *args,
         env=env,
+        cwd=cwd,
     )
     data = json.loads(report.read_text()) if report.exists() else {"targets": [{}]}
     return result, data
@@ -104,6 +111,7 @@ def test_x86_64_build_compiles_sdists_in_the_image(
     assert result.returncode == 0, result.stderr
     [target] = report["targets"]
     assert target["mode"] == "container" and target["python"].startswith("3.11")
+    assert target["pip"] == importlib.metadata.version("pip")  # ours, newer than the image's
     hows = {p["name"]: p["how"] for p in target["packages"]}
     assert hows == {
         "cextpkg": "built-from-sdist",
@@ -427,6 +435,28 @@ def test_builder_image_is_built_without_the_buildx_cli(
         assert result.returncode == 0, result.stderr
         assert "building the builder image" in result.stderr
         assert report["targets"][0]["image"] == alias
+        assert report["targets"][0]["pip"] == importlib.metadata.version("pip")
+    finally:
+        client.images.remove(alias)
+
+
+def test_builder_image_is_built_with_buildx_from_any_working_directory(
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
+    # buildx reads -f from the working directory, not from the build context.
+    client = docker.from_env()
+    alias = f"lambda-builder-test/elsewhere:{uuid.uuid4().hex[:12]}"
+    client.images.get(standin_311).tag(alias)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    try:
+        result, report = container_build(
+            cli, tmp_path, "purepkg==1.0\n", "--runtime", "python3.11", "--base-image", alias,
+            cwd=elsewhere,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert "building the builder image" in result.stderr
+        assert report["targets"][0]["pip"] == importlib.metadata.version("pip")
     finally:
         client.images.remove(alias)
 

@@ -20,6 +20,7 @@ import docker
 import pytest
 
 from builder.architectures import Architecture
+from builder.docker import bundled_pip
 from builder.docker.image import definition_files, image_tag
 from tests.conftest import run_cli
 from tests.integration.inputs.projects import (
@@ -191,7 +192,8 @@ def test_pipfile_source_with_credential_variables(
 def builder_image(standin: str) -> str:
     client = docker.from_env()
     base_id = client.images.get(standin).id or ""
-    return image_tag(definition_files(Architecture.X86_64), standin, base_id)
+    files = definition_files(Architecture.X86_64)
+    return image_tag(files, standin, base_id, bundled_pip.identity())
 
 
 def test_no_image_layer_container_or_volume_holds_the_password(

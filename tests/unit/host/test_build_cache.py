@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from builder.host import build_cache
 from builder.host.build_cache import (
+    VERIFIED_FILE,
     BuildStore,
     build_key,
     normalized_job,
@@ -118,6 +120,71 @@ def test_a_damaged_entry_is_rebuilt_never_used(tmp_path: Path, damage: str) -> N
     hit, problem = store.lookup("k1")
     assert hit is None and problem is not None and "rebuilding" in problem
     assert not entry.exists()
+
+
+def _age_the_last_check(store: BuildStore, key: str) -> None:
+    """As if the last check ran long after the files were written (no racy files left)."""
+    record = store.entry_dir(key) / VERIFIED_FILE
+    data = json.loads(record.read_text())
+    data["at"] += 60 * 10**9
+    record.write_text(json.dumps(data))
+
+
+def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    hashed: list[str] = []
+    real = build_cache._file_digest
+
+    def counting(path: Path) -> str:
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(build_cache, "_file_digest", counting)
+    return hashed
+
+
+def test_files_unchanged_since_the_last_check_are_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = BuildStore(tmp_path / "cache")
+    store.save("k1", tree(tmp_path / "built", {"a.py": "A = 1\n", "b.py": "B\n"}), RESULT, "t")
+    hashed = _count_hashing(monkeypatch)
+    assert store.lookup("k1")[0] is not None
+    assert sorted(hashed) == ["a.py", "b.py"]  # first check: everything, and recorded
+    _age_the_last_check(store, "k1")
+    hashed.clear()
+    assert store.lookup("k1")[0] is not None
+    assert hashed == []
+
+
+def test_recent_files_are_hashed_even_when_their_stat_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A change in the same clock tick as the last check would leave the stat as it was.
+    store = BuildStore(tmp_path / "cache")
+    store.save("k1", tree(tmp_path / "built", {"a.py": "A = 1\n"}), RESULT, "t")
+    assert store.lookup("k1")[0] is not None
+    hashed = _count_hashing(monkeypatch)
+    assert store.lookup("k1")[0] is not None
+    assert hashed == ["a.py"]
+
+
+def test_a_same_size_change_after_a_check_is_caught(tmp_path: Path) -> None:
+    store = BuildStore(tmp_path / "cache")
+    store.save("k1", tree(tmp_path / "built", {"a.py": "A = 1\n"}), RESULT, "t")
+    assert store.lookup("k1")[0] is not None
+    _age_the_last_check(store, "k1")
+    (store.entry_dir("k1") / "tree" / "a.py").write_text("A = 2\n")
+    hit, problem = store.lookup("k1")
+    assert hit is None and problem is not None and "a.py does not match" in problem
+
+
+def test_a_damaged_check_record_only_means_hashing_again(tmp_path: Path) -> None:
+    store = BuildStore(tmp_path / "cache")
+    store.save("k1", tree(tmp_path / "built", {"a.py": "A = 1\n"}), RESULT, "t")
+    assert store.lookup("k1")[0] is not None
+    (store.entry_dir("k1") / VERIFIED_FILE).write_text("{not json")
+    assert store.lookup("k1")[0] is not None
+    assert json.loads((store.entry_dir("k1") / VERIFIED_FILE).read_text())["files"]
 
 
 def test_two_saves_of_one_key_leave_one_whole_entry(tmp_path: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
+from builder.incontainer import passes
 from builder.incontainer.passes import (
     TAIL_LINES,
     compiler_tail,
@@ -309,3 +312,32 @@ def test_runner_keeps_the_latest_collecting_lines_beyond_the_tail() -> None:
         "  Using cached wrapt-1.13.3.tar.gz (48 kB)",
     ]
     assert len(outcome.tail) == TAIL_LINES and "Collecting" not in "".join(outcome.tail)
+
+
+def _fake_bundled_pip(root: Path, version: str) -> Path:
+    (root / "pip").mkdir(parents=True)
+    (root / "pip" / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    return root
+
+
+def test_the_bundled_pip_comes_first_on_pythonpath(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _fake_bundled_pip(tmp_path / "bundled", "99.1")
+    monkeypatch.setattr(passes, "BUNDLED_PIP", str(root))
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    script = "import os, pip; print(os.environ['PYTHONPATH']); print(pip.__version__)"
+    outcome = make_runner({}, verbose=False)([sys.executable, "-c", script], {})
+    assert outcome.tail == [f"{root}{os.pathsep}/elsewhere", "99.1"]
+    assert passes.pip_version() == "99.1"
+
+
+def test_without_a_bundled_pip_the_interpreters_own_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(passes, "BUNDLED_PIP", str(tmp_path / "absent"))
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    script = "import os; print(os.environ.get('PYTHONPATH', '-'))"
+    assert make_runner({}, verbose=False)([sys.executable, "-c", script], {}).tail == ["-"]
+    assert passes.bundled_pip() is None
+    assert passes.pip_version() == importlib.metadata.version("pip")

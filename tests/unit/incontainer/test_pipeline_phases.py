@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
+import zipfile
 from pathlib import Path
 
+from builder.incontainer.builds import has_native_sources
 from builder.incontainer.crosspip import MARKERS_VARIABLE
 from builder.incontainer.pipeline import Pipeline
 from builder.incontainer.protocol import Job
@@ -93,3 +97,40 @@ def test_a_failed_build_in_the_target_is_reported_missing_when_finishing(
     [missing] = finished.missing
     assert (missing.name, missing.reason) == ("fastc", "sdist build failed")
     assert "fastc.c:1: error: nope" in missing.detail  # the target's error, not this machine's
+
+
+def _real_sdist(stock: Path, name: str, members: dict[str, str]) -> Path:
+    stock.mkdir(parents=True, exist_ok=True)
+    path = stock / f"{name}-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}-1.0/{member}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_sdists_with_c_sources_go_to_the_target_without_a_native_attempt(
+    tmp_path: Path, stock: Path
+) -> None:
+    cext = _real_sdist(stock, "cext", {"setup.py": "", "src/speedups.c": "int x;"})
+    rusty = _real_sdist(stock, "rusty", {"pyproject.toml": "", "Cargo.toml": ""})
+    pure = _real_sdist(stock, "puresrc", {"setup.py": "", "puresrc/__init__.py": ""})
+    pip = FakePip()
+    pip.on("download-all", "*", cext, rusty, pure)
+    pip.on("build-native", "puresrc", pure_wheel(stock, "puresrc", "1.0"))
+    resolved = Pipeline(cross_job(tmp_path), pip).execute("resolve")
+    assert resolved.status == "build-needed" and resolved.pending == ["cext", "rusty"]
+    assert [c for c in pip.passes() if c[0] == "build-native"] == [("build-native", "puresrc")]
+
+
+def test_native_sources_are_recognised_in_tar_and_zip_sdists(tmp_path: Path) -> None:
+    assert has_native_sources(str(_real_sdist(tmp_path, "a", {"x/mod.pyx": ""})))
+    assert not has_native_sources(str(_real_sdist(tmp_path, "b", {"x/mod.py": "", "x.h": ""})))
+    zipped = tmp_path / "c-1.0.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("c-1.0/ext/fast.CPP", "")
+    assert has_native_sources(str(zipped))
+    (tmp_path / "broken.tar.gz").write_bytes(b"not an archive")
+    assert not has_native_sources(str(tmp_path / "broken.tar.gz"))
