@@ -21,11 +21,18 @@ from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.credentials import complete_pip_env
 from builder.docker import buildx_plan as plan
+from builder.docker import bundled_pip
 from builder.docker.builders import BuilderInfo
 from builder.docker.buildx import BuildOutcome, inspect_builder, run_build
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.image import definition_files
-from builder.docker.runner import CA_NAME, CACHE_MOUNT, cache_volume, container_environment
+from builder.docker.runner import (
+    CA_NAME,
+    CACHE_MOUNT,
+    cache_volume,
+    check_image_facts,
+    container_environment,
+)
 from builder.docker.runtime_python import PYTHON
 from builder.errors import DockerError, PipelineError, UsageError
 from builder.events import relay_line
@@ -112,6 +119,11 @@ def run_with_buildx(
     finally:
         shutil.rmtree(secrets, ignore_errors=True)
     result = _result(outcome, reported, output, architecture, target)
+    if (
+        result.machine and result.python
+    ):  # what the step really ran on, as the docker backend probes
+        version = ".".join(result.python.split(".")[:2])
+        check_image_facts(result.machine, version, runtime, architecture, base_image)
     tree = output / "target"
     tree.mkdir(parents=True, exist_ok=True)
     _normalise_modes(tree)
@@ -171,7 +183,8 @@ def _write_context(
 ) -> None:
     files = definition_files(architecture)
     name = f"Dockerfile.{architecture.value}"
-    for relative, data in files.items():
+    # The builder stage copies this installation's pip in, as the docker backend's image does.
+    for relative, data in {**files, **bundled_pip.context_files()}.items():
         path = context / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
