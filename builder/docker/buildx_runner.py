@@ -61,14 +61,7 @@ def run_with_buildx(
             "--ssh is not supported with --backend buildx", hint="use the docker backend"
         )
     keyring = keyrings.index_keyring(config.keyring_provider)
-    builder = inspect_builder(config.builder)
-    if not builder.supports(architecture):
-        raise DockerError(
-            f"buildx builder {builder.name} cannot build {architecture.docker_platform} "
-            f"(it offers {', '.join(builder.platforms()) or 'no platforms'})",
-            target=target,
-            hint="pick another with --builder, or enable QEMU emulation for it",
-        )
+    builder = _usable_builder(config.builder, architecture, target)
     base_image = runtime.base_image(architecture, config.base_image)
     context, secrets = scratch / "context", scratch / "secrets"
     workspace = ws.Workspace(context / "workspace", plan.RUN_ROOT)
@@ -86,11 +79,44 @@ def run_with_buildx(
     environment = complete_pip_env(container_environment(config, workspace), os.environ, keyring)
     for message in keyrings.take_warnings(keyring):
         ui.warning(target, message)
-    secret_files = _move_secrets(workspace, environment, secrets)
-    job = secret_files[plan.JOB_SECRET].read_text(encoding="utf-8")
-    step = _pipeline_step(runtime, architecture, config, workspace, secret_files)
-    _write_context(context, workspace, architecture, step, job, environment)
-    options = plan.BuildxOptions(
+    output = scratch / "output"
+    try:
+        secret_files = _move_secrets(workspace, environment, secrets)
+        job = secret_files[plan.JOB_SECRET].read_text(encoding="utf-8")
+        step = _pipeline_step(runtime, architecture, config, workspace, secret_files)
+        _write_context(context, workspace, architecture, step, job, environment)
+        options = _options(config, builder, architecture, base_image)
+        ui.step(target, f"building with buildx (builder {builder.name}, {options.platform})")
+        argv = plan.buildx_argv(options, context, secret_files, output)
+        outcome, reported = _run(argv, target, ui)
+    finally:
+        shutil.rmtree(secrets, ignore_errors=True)
+    result = _result(outcome, reported, output, architecture, target)
+    if result.machine and result.python:  # what the step ran on, as the docker backend probes
+        version = ".".join(result.python.split(".")[:2])
+        check_image_facts(result.machine, version, runtime, architecture, base_image)
+    tree = output / "target"
+    tree.mkdir(parents=True, exist_ok=True)
+    _normalise_modes(tree)
+    return result, tree, base_image, _cache_state(config, outcome)
+
+
+def _usable_builder(name: str | None, architecture: Architecture, target: str) -> BuilderInfo:
+    builder = inspect_builder(name)
+    if not builder.supports(architecture):
+        raise DockerError(
+            f"buildx builder {builder.name} cannot build {architecture.docker_platform} "
+            f"(it offers {', '.join(builder.platforms()) or 'no platforms'})",
+            target=target,
+            hint="pick another with --builder, or enable QEMU emulation for it",
+        )
+    return builder
+
+
+def _options(
+    config: BuildConfig, builder: BuilderInfo, architecture: Architecture, base_image: str
+) -> plan.BuildxOptions:
+    return plan.BuildxOptions(
         platform=architecture.docker_platform,
         base_image=base_image,
         builder=config.builder,
@@ -103,8 +129,10 @@ def run_with_buildx(
         network_host=_uses_host_network(config, builder),
         allow_host_network=builder.driver != "docker",
     )
-    output = scratch / "output"
-    ui.step(target, f"building with buildx (builder {builder.name}, {options.platform})")
+
+
+def _run(argv: list[str], target: str, ui: BuildUI) -> tuple[BuildOutcome, list[PipelineResult]]:
+    """The build, its step logs relayed; a failed pipeline's result taken from its event."""
     reported: list[PipelineResult] = []
 
     def on_line(step_name: str, line: str) -> None:
@@ -114,20 +142,7 @@ def run_with_buildx(
         else:
             relay_line(line, target, ui)
 
-    try:
-        outcome = run_build(plan.buildx_argv(options, context, secret_files, output), on_line)
-    finally:
-        shutil.rmtree(secrets, ignore_errors=True)
-    result = _result(outcome, reported, output, architecture, target)
-    if (
-        result.machine and result.python
-    ):  # what the step really ran on, as the docker backend probes
-        version = ".".join(result.python.split(".")[:2])
-        check_image_facts(result.machine, version, runtime, architecture, base_image)
-    tree = output / "target"
-    tree.mkdir(parents=True, exist_ok=True)
-    _normalise_modes(tree)
-    return result, tree, base_image, _cache_state(config, outcome)
+    return run_build(argv, on_line), reported
 
 
 def _uses_host_network(config: BuildConfig, builder: BuilderInfo) -> bool:
