@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -50,6 +52,32 @@ def remote() -> Iterator[SecondEngine]:
     images = [ensure_standin("python3.11", "x86_64"), ensure_standin("python3.11", "arm64")]
     with second_engine(images, probe_image=images[0]) as engine:
         yield engine
+
+
+def cache_mount_records(prefix: str) -> list[str]:
+    """BuildKit's records of the download/wheel cache mounts named ``prefix-...``."""
+    listing = subprocess.run(
+        ["docker", "buildx", "du", "--verbose", "--filter", "type=exec.cachemount"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    found = []
+    for block in listing.split("\n\n"):
+        record = re.search(r"^ID:\s+(\S+)", block, re.M)
+        if record and f'with id "/{prefix}-' in block:
+            found.append(record.group(1))
+    return found
+
+
+@pytest.fixture(scope="module", autouse=True)
+def drop_cache_mounts() -> Iterator[None]:
+    """The main engine keeps this session's cache mounts in BuildKit's cache: remove them."""
+    yield
+    prefix = os.environ["LAMBDA_BUILDER_CACHE_VOLUME"]  # this session's (tests/conftest.py)
+    for record in cache_mount_records(prefix):
+        subprocess.run(["docker", "buildx", "prune", "-f", "--filter", f"id={record}"],
+                       capture_output=True)  # fmt: skip
+    assert cache_mount_records(prefix) == []
 
 
 def assert_secret_absent(texts: list[str], paths: list[Path]) -> None:
