@@ -63,3 +63,9 @@ class ArtifactError(BuilderError):
     """A zip or bundle that breaks a Lambda limit or fails verification."""
 
     exit_code = 8
+
+
+class AwsError(BuilderError):
+    """AWS refused or could not be reached: credentials, permissions, a missing bucket."""
+
+    exit_code = 9

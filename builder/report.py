@@ -141,12 +141,36 @@ class TargetReport(BaseModel):
         return f"{self.runtime}/{self.architecture}"
 
 
+class LayerPublicationReport(BaseModel):
+    """What ``publish-layer`` did with the layer zip: published, reused, or (dry run) would."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    layer_name: str
+    action: Literal["published", "reused", "would-publish", "would-reuse"]
+    reused: bool
+    dry_run: bool = False
+    arn: str | None = None  # the layer version ARN; None when a dry run would publish
+    version: int | None = None
+    changes: list[str] = Field(default_factory=list)  # why it was (or would be) published
+    sha256: str
+    zip_size: int
+    unzipped_size: int
+    runtimes: list[str]
+    architectures: list[str]
+    layout: str
+    bucket: str
+    manifest_keys: list[str] = Field(default_factory=list)
+    staging_key: str | None = None
+
+
 class BuildReport(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = REPORT_SCHEMA_VERSION
     tool: str = "lambda-builder"
     targets: list[TargetReport]
+    layer_publication: LayerPublicationReport | None = None  # publish-layer only
 
     @property
     def ok(self) -> bool:

@@ -59,8 +59,9 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
 
 
 # What of this machine a test must never see unless it plants it: pip, uv, Poetry and pipenv
-# settings, netrc, keyrings and Docker contexts (DOCKER_HOST, the engine under test, stays).
-MACHINE_PREFIXES = ("PIP_", "UV_", "POETRY_", "PIPENV_")
+# settings, netrc, keyrings, AWS profiles and Docker contexts (DOCKER_HOST, the engine under
+# test, stays).
+MACHINE_PREFIXES = ("PIP_", "UV_", "POETRY_", "PIPENV_", "AWS_")
 MACHINE_VARIABLES = ("NETRC", "DOCKER_CONTEXT", "DOCKER_CONFIG", "PYTHON_KEYRING_BACKEND")
 
 
@@ -69,8 +70,10 @@ def hermetic_environment(environ: dict[str, str], scratch: Path) -> None:
     for key in list(environ):
         if key.startswith(MACHINE_PREFIXES) or key in MACHINE_VARIABLES:
             del environ[key]
-    for name in ("config", "config-dirs", "docker"):
+    for name in ("config", "config-dirs", "docker", "aws"):
         (scratch / name).mkdir(parents=True, exist_ok=True)
+    for name in ("config", "credentials"):
+        (scratch / "aws" / name).write_text("")
     environ.update(
         {
             # pip reads /etc/pip.conf whatever XDG says; only PIP_CONFIG_FILE=/dev/null stops it.
@@ -81,6 +84,10 @@ def hermetic_environment(environ: dict[str, str], scratch: Path) -> None:
             "NETRC": str(scratch / "no-netrc"),
             "DOCKER_CONFIG": str(scratch / "docker"),
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            # boto3 reads no ~/.aws and never asks an instance metadata service off this host.
+            "AWS_CONFIG_FILE": str(scratch / "aws" / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "aws" / "credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
         }
     )
 

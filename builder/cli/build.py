@@ -186,6 +186,13 @@ def _build_concurrently(requests: list[BuildRequest], ui: TerminalUI) -> list[Ta
         pool.shutdown(wait=True)
 
 
+def build_requests(requests: list[BuildRequest], ui: TerminalUI) -> list[TargetReport]:
+    """Every target, concurrently when there are several: ``build``'s path, for publish-layer."""
+    if len(requests) == 1:
+        return [_build_one(requests[0], ui)]
+    return _build_concurrently(requests, ui)
+
+
 def run_build(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     ui = TerminalUI(verbose=config.verbose, quiet=config.quiet)

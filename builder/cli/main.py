@@ -230,6 +230,15 @@ def make_parser() -> argparse.ArgumentParser:
     add_cache_arguments(
         commands.add_parser("cache", help="show or trim the cache of finished dependency sets")
     )
+    from builder.cli.publish_layer import add_publish_layer_arguments
+
+    add_publish_layer_arguments(
+        commands.add_parser(
+            "publish-layer",
+            help="build the layer zip, publish it to Lambda only when its manifest changed",
+        ),
+        _add_build_arguments,
+    )
     return parser
 
 
@@ -269,6 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from builder.cli.cache import run_cache
 
             return run_cache(args)
+        if args.command == "publish-layer":
+            from builder.cli.publish_layer import run_publish_layer
+
+            return run_publish_layer(args)
         if args.command == "verify":
             from builder.cli.verify import run_verify
 

@@ -8,11 +8,17 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "builder"
-GATEWAYS = ("builder.artifacts", "builder.docker", "builder.host", "builder.inputs")
+GATEWAYS = (
+    "builder.artifacts",
+    "builder.aws",
+    "builder.docker",
+    "builder.host",
+    "builder.inputs",
+)
 
 # What each part of the package must never import (prefixes of module names).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "core": ("builder.cli", "builder.api", *GATEWAYS),
+    "core": ("builder.cli", "builder.api", "builder.layer_publication", *GATEWAYS),
     "builder.inputs": (
         "builder.cli",
         "builder.api",
@@ -29,7 +35,18 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     ),
     "builder.docker": ("builder.cli", "builder.api", "builder.artifacts", "builder.inputs"),
     "builder.artifacts": ("builder.cli", "builder.api", "builder.inputs", "builder.host"),
+    "builder.aws": (
+        "builder.cli",
+        "builder.api",
+        "builder.artifacts",
+        "builder.docker",
+        "builder.host",
+        "builder.inputs",
+        "builder.layer_publication",
+    ),
     "builder.api": ("builder.cli",),
+    # publish-layer's steps: beside the API, over the build and the gateways it is handed.
+    "builder.layer_publication": ("builder.cli", "builder.aws"),
 }
 
 
@@ -90,6 +107,16 @@ def test_only_the_docker_package_imports_the_docker_sdk() -> None:
         if any(name == "docker" or name.startswith("docker.") for name in imported_modules(path))
     )
     assert users and all(name.startswith("builder.docker.") for name in users), users
+
+
+def test_only_the_aws_package_imports_boto3() -> None:
+    sdks = ("boto3", "botocore", "mypy_boto3_s3", "mypy_boto3_lambda")
+    users = sorted(
+        module_name(path)
+        for path in PACKAGE.rglob("*.py")
+        if any(name.split(".")[0] in sdks for name in imported_modules(path))
+    )
+    assert users and all(name.startswith("builder.aws.") for name in users), users
 
 
 def test_every_package_says_what_it_owns() -> None:
