@@ -49,6 +49,12 @@ def _run_pipeline(
             request.runtime, request.architecture, request.config, parsed, scratch, ui
         )
         return result, target_dir, None, cache
+    if request.config.backend == "buildx":
+        from builder.docker.buildx_runner import run_with_buildx
+
+        return run_with_buildx(
+            request.runtime, request.architecture, request.config, parsed, scratch, ui
+        )
     from builder.docker.runner import run_in_container
 
     return run_in_container(

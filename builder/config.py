@@ -13,6 +13,9 @@ from builder.incontainer.protocol import DEFAULT_ALLOWLIST
 # pip's --keyring-provider values (builder.host.keyrings says what each does here).
 KeyringProvider = Literal["auto", "disabled", "import", "subprocess"]
 KEYRING_PROVIDERS: tuple[str, ...] = get_args(KeyringProvider)
+# Where the pipeline runs: containers through the engine's API, or a BuildKit build (buildx).
+Backend = Literal["docker", "buildx"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
 class IndexConfig(BaseModel):
@@ -73,3 +76,9 @@ class BuildConfig(BaseModel):
     docker_host_network: bool | None = None  # None: decide from where the engine runs
     # Foreign architectures: resolve natively and emulate only compilation (builder.docker.cross).
     cross_resolution: bool = True
+    backend: Backend = "docker"
+    # --backend buildx only: the buildx builder (None: the current one), and cache
+    # import/export specs passed to `docker buildx build` verbatim.
+    builder: str | None = None
+    cache_to: tuple[str, ...] = ()
+    cache_from: tuple[str, ...] = ()

@@ -52,6 +52,7 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
     for url in [args.index_url or "", *args.extra_index_url]:
         for secret in secrets_in_url(url):
             register_secret(secret)
+    _check_backend(args)
     return BuildConfig(
         index=index,
         use_container=not args.no_container,
@@ -64,6 +65,10 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
         compile_bytecode=args.compile_bytecode,
         ssh=args.ssh,
         keyring_provider=args.keyring_provider,
+        backend=args.backend,
+        builder=args.builder,
+        cache_to=tuple(args.cache_to),
+        cache_from=tuple(args.cache_from),
         artifacts=ArtifactOptions(
             zip_path=Path(args.zip).resolve() if args.zip else None,
             layer_zip_path=Path(args.layer_zip).resolve() if args.layer_zip else None,
@@ -89,6 +94,28 @@ def image_options(args: argparse.Namespace) -> ImageOptions | None:
             hint="e.g. --image my-function:v1 --handler app.handler",
         )
     return ImageOptions(tag=args.image, handler=args.handler, push=args.push)
+
+
+def _check_backend(args: argparse.Namespace) -> None:
+    buildx_only = [
+        flag
+        for flag, value in (
+            ("--builder", args.builder),
+            ("--cache-to", args.cache_to),
+            ("--cache-from", args.cache_from),
+        )
+        if value
+    ]
+    if args.backend != "buildx" and buildx_only:
+        raise UsageError(
+            f"{', '.join(buildx_only)} only apply to --backend buildx",
+            hint="add --backend buildx, or drop them",
+        )
+    if args.backend == "buildx" and args.no_container:
+        raise UsageError(
+            "--no-container and --backend buildx exclude each other",
+            hint="--no-container runs on this machine; buildx runs on a BuildKit builder",
+        )
 
 
 def requests_from_args(
@@ -170,10 +197,12 @@ def _build_concurrently(requests: list[BuildRequest], ui: TerminalUI) -> list[Ta
         return [future.result() for future in futures]
     except KeyboardInterrupt:
         # Worker threads do not see Ctrl-C: take their containers away so they stop now.
+        from builder.docker.buildx import stop_active_builds
         from builder.docker.container import remove_active_containers
 
         pool.shutdown(wait=False, cancel_futures=True)
         remove_active_containers()
+        stop_active_builds()
         raise
     finally:
         pool.shutdown(wait=True)

@@ -54,6 +54,43 @@ def _buildx_check() -> Check:
     )
 
 
+def _builder_checks(selected: str | None) -> list[Check]:
+    """buildx builders for --backend buildx: platforms (native or emulated), cache exporters."""
+    from builder.docker.builders import cache_backends, describe_platforms
+    from builder.docker.buildx import list_builders
+    from builder.errors import DockerError
+
+    try:
+        builders = list_builders()
+    except DockerError as error:
+        return [Check("builders", False, str(error), error.hint or "", required=False)]
+    checks = []
+    for builder in builders:
+        mark = " (--builder)" if builder.name == selected else ""
+        running = builder.status == "running"
+        checks.append(
+            Check(
+                f"builder {builder.name}{mark}",
+                running,
+                f"{builder.driver} driver, {builder.status}: {describe_platforms(builder)}; "
+                f"cache export: {', '.join(cache_backends(builder.driver, os.environ))}",
+                "" if running else f"docker buildx inspect --bootstrap {builder.name}",
+                required=builder.name == selected,
+            )
+        )
+    if selected and selected not in {builder.name for builder in builders}:
+        checks.append(
+            Check(
+                f"builder {selected} (--builder)",
+                False,
+                "no such buildx builder",
+                f"docker buildx create --name {selected} --driver docker-container, or "
+                f"docker context create {selected} --docker host=tcp://HOST:PORT",
+            )
+        )
+    return checks
+
+
 def _emulation_check(engine: object, architecture: Architecture, image: str | None) -> Check:
     from builder.docker.probes import probe_machine
 
@@ -185,9 +222,14 @@ def _network_checks() -> list[Check]:
     return checks
 
 
-def collect_checks(runtimes: list[str], template: str | None) -> list[Check]:
+def collect_checks(
+    runtimes: list[str], template: str | None, builder: str | None = None
+) -> list[Check]:
     checks, engine = _engine_checks()
-    checks.append(_buildx_check())
+    buildx = _buildx_check()
+    checks.append(buildx)
+    if buildx.ok:
+        checks += _builder_checks(builder)
     if engine is not None:
         image_checks, probes = _image_checks(engine, runtimes, template)
         checks += [_emulation_check(engine, arch, probes.get(arch)) for arch in Architecture]
@@ -195,8 +237,10 @@ def collect_checks(runtimes: list[str], template: str | None) -> list[Check]:
     return checks + _network_checks()
 
 
-def run_doctor(runtimes: list[str] | None = None, template: str | None = None) -> int:
-    checks = collect_checks(runtimes or ["python3.12"], template)
+def run_doctor(
+    runtimes: list[str] | None = None, template: str | None = None, builder: str | None = None
+) -> int:
+    checks = collect_checks(runtimes or ["python3.12"], template, builder)
     for check in checks:
         status = "ok  " if check.ok else ("FAIL" if check.required else "warn")
         sys.stdout.write(f"{status} {check.name}: {check.detail}\n")

@@ -176,9 +176,38 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     image.add_argument(
         "--push", action="store_true", help="push the image with the engine's credentials"
     )
+    _add_backend_arguments(parser)
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+
+
+def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    backend = parser.add_argument_group("backend (where the pipeline runs)")
+    backend.add_argument(
+        "--backend",
+        choices=("docker", "buildx"),
+        default=os.environ.get(f"{ENV_PREFIX}BACKEND") or "docker",
+        help="docker (default): containers through the engine's API; buildx: a BuildKit "
+        "build on a buildx builder (remote builders, CI caches)",
+    )
+    backend.add_argument(
+        "--builder", metavar="NAME", help="the buildx builder (default: the current one)"
+    )
+    backend.add_argument(
+        "--cache-to",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="passed to `docker buildx build --cache-to` (e.g. type=gha,mode=max); repeatable",
+    )
+    backend.add_argument(
+        "--cache-from",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="passed to `docker buildx build --cache-from` (e.g. type=gha); repeatable",
+    )
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -198,6 +227,9 @@ def make_parser() -> argparse.ArgumentParser:
         help="runtimes whose base images to look for (comma-separated)",
     )
     doctor.add_argument("--base-image", metavar="IMAGE", help="as for build")
+    doctor.add_argument(
+        "--builder", metavar="NAME", help="the buildx builder --backend buildx will use"
+    )
     from builder.cli.verify import add_verify_arguments
 
     add_verify_arguments(
@@ -250,7 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from builder.cli.doctor import run_doctor
 
             return run_doctor(
-                [r.strip() for r in args.runtime.split(",") if r.strip()], args.base_image
+                [r.strip() for r in args.runtime.split(",") if r.strip()],
+                args.base_image,
+                args.builder,
             )
         if args.command == "cache":
             from builder.cli.cache import run_cache

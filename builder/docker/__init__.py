@@ -1,4 +1,5 @@
-"""The Docker gateway: engine connection, builder image, containers, archives, emulation probes.
+"""The Docker gateway: engine connection, builder image, containers, archives, emulation probes,
+and the buildx backend (``docker buildx build`` on a builder, local or remote).
 
 The only package that imports the ``docker`` SDK; nothing from ``docker.errors`` leaves it
 (errors become ``builder.errors.DockerError``). It may import ``builder.host`` (the workspace a
