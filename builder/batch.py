@@ -153,7 +153,10 @@ def dependency_state(
 
 def _zip_size(report: TargetReport) -> str:
     sizes = [a.size for a in report.artifacts if a.kind in ("function-zip", "layer-zip")]
-    return f"{max(sizes) / 1048576:.2f} MB" if sizes else "-"
+    if not sizes:
+        return "-"
+    size = max(sizes)
+    return f"{size / 1048576:.1f} MB" if size >= 1048576 else f"{size / 1024:.1f} KB"
 
 
 def summary_table(report: BatchReport) -> str:

@@ -144,7 +144,7 @@ def test_summary_table_lists_every_target_failures_and_sharing() -> None:
         BatchReport(manifest="m.toml", ok=False, seconds=5.0, targets=targets)
     ).splitlines()
     assert text[0].split() == ["target", "runtime", "arch", "status", "deps", "seconds", "zip"]
-    assert text[1].split() == ["api", "python3.12", "x86_64", "ok", "miss", "4.2", "3.00", "MB"]
+    assert text[1].split() == ["api", "python3.12", "x86_64", "ok", "miss", "4.2", "3.0", "MB"]
     assert text[2].split()[:5] == ["web", "python3.12", "x86_64", "error", "failed"]
     assert "web/python3.12/x86_64: error: pip failed" in text
     assert text[-1] == "1 of 2 targets built in 5.0 s; 1 failed"
