@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from builder.architectures import Architecture
-from builder.errors import UsageError
+from builder.errors import InputError, UsageError
 from builder.inputs.manifest import find_manifest, load_manifest, selected
 
 EXAMPLE = """
@@ -165,7 +165,7 @@ def test_a_function_and_a_layer_cannot_share_a_name(tmp_path: Path) -> None:
 
 def test_syntax_errors_name_the_file(tmp_path: Path) -> None:
     path = project(tmp_path, "[functions.api\n")
-    with pytest.raises(Exception, match="lambda-builder.toml"):
+    with pytest.raises(InputError, match=r"lambda-builder\.toml"):
         load_manifest(path)
 
 
