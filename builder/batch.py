@@ -97,7 +97,11 @@ class BatchTarget(BaseModel):
 
 
 class SharedBuild(BaseModel):
-    """Targets with one dependency set (one cache key); ``builds`` is how often it was built."""
+    """Targets with one dependency set; ``builds`` is how often it was built (1 when shared).
+
+    ``dependency_key`` is the whole-build cache key, or the schedule's fingerprint with a
+    backend that keeps no such key.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -120,12 +124,20 @@ class BatchReport(BaseModel):
     shared_dependency_builds: list[SharedBuild] = Field(default_factory=list)
 
 
-def shared_builds(reports: Sequence[tuple[str, TargetReport]]) -> list[SharedBuild]:
-    """Targets grouped by their real cache key, for the groups of more than one."""
+def shared_builds(
+    reports: Sequence[tuple[str, TargetReport, str | None]],
+) -> list[SharedBuild]:
+    """Targets grouped by their real cache key, for the groups of more than one.
+
+    A backend that keeps no whole-build key (buildx: BuildKit's own cache decides hit or miss)
+    is grouped by the fingerprint the run was scheduled by.
+    """
     by_key: dict[str, list[tuple[str, TargetReport]]] = {}
-    for target_id, report in reports:
-        if report.dependency_key and report.status == "ok":
-            by_key.setdefault(report.dependency_key, []).append((target_id, report))
+    for target_id, report, fingerprint in reports:
+        cached = report.dependency_cache in ("hit", "miss")
+        key = report.dependency_key or (fingerprint if cached else None)
+        if key and report.status == "ok":
+            by_key.setdefault(key, []).append((target_id, report))
     return [
         SharedBuild(
             dependency_key=key,

@@ -91,6 +91,7 @@ class Job:
     target: ManifestTarget
     request: BuildRequest
     keep_directory: bool
+    fingerprint: str | None  # targets with one fingerprint are built one after the other
 
     @property
     def id(self) -> str:
@@ -167,7 +168,14 @@ def plan_jobs(
                         update={"architecture": arch}
                     ),
                 )
-                jobs.append(Job(target, request, keep))
+                fingerprint = dependency_fingerprint(
+                    runtime,
+                    arch,
+                    request.config,
+                    request.requirements,
+                    is_complete=selection.kind in LOCK_KINDS,
+                )
+                jobs.append(Job(target, request, keep, fingerprint))
     return jobs
 
 
@@ -205,17 +213,7 @@ def _run_group(jobs: list[Job], ui: BuildUI) -> list[tuple[TargetReport, float]]
 
 def run_jobs(jobs: list[Job], workers: int, ui: BuildUI) -> list[tuple[TargetReport, float]]:
     """Groups run concurrently within ``workers``; the results come back in ``jobs`` order."""
-    fingerprints = [
-        dependency_fingerprint(
-            job.request.runtime,
-            job.request.architecture,
-            job.request.config,
-            job.request.requirements,
-            is_complete=job.request.input_kind in LOCK_KINDS,
-        )
-        for job in jobs
-    ]
-    groups = share_groups(fingerprints)
+    groups = share_groups([job.fingerprint for job in jobs])
     results: list[tuple[TargetReport, float] | None] = [None] * len(jobs)
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
@@ -239,7 +237,9 @@ def run_jobs(jobs: list[Job], workers: int, ui: BuildUI) -> list[tuple[TargetRep
 def batch_report(
     jobs: list[Job], results: list[tuple[TargetReport, float]], manifest: Path, seconds: float
 ) -> BatchReport:
-    shared = shared_builds([(job.id, report) for job, (report, _) in zip(jobs, results)])
+    shared = shared_builds(
+        [(job.id, report, job.fingerprint) for job, (report, _) in zip(jobs, results)]
+    )
     targets = [
         BatchTarget(
             id=job.id,

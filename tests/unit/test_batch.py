@@ -97,7 +97,7 @@ def test_shared_builds_come_from_the_real_keys() -> None:
         ("bad/python3.12/x86_64", report("miss", "k1", status="missing")),
         ("off/python3.12/x86_64", report("off", None)),
     ]
-    [group] = shared_builds(reports)
+    [group] = shared_builds([(i, r, "f1") for i, r in reports])
     assert group.dependency_key == "k1"
     assert group.targets == ["api/python3.12/x86_64", "web/python3.12/x86_64"]
     assert (group.built_by, group.builds) == (["api/python3.12/x86_64"], 1)
@@ -110,7 +110,7 @@ def test_shared_builds_come_from_the_real_keys() -> None:
 
 def test_a_set_reused_from_an_earlier_run_is_a_hit_not_shared() -> None:
     reports = [("a/x", report("hit", "k1")), ("b/x", report("hit", "k1"))]
-    [group] = shared_builds(reports)
+    [group] = shared_builds([(i, r, None) for i, r in reports])
     assert (group.builds, group.built_by) == (0, [])
     assert dependency_state(reports[1][1], "b/x", [group]) == "hit"
 
@@ -148,3 +148,14 @@ def test_summary_table_lists_every_target_failures_and_sharing() -> None:
     assert text[2].split()[:5] == ["web", "python3.12", "x86_64", "error", "failed"]
     assert "web/python3.12/x86_64: error: pip failed" in text
     assert text[-1] == "1 of 2 targets built in 5.0 s; 1 failed"
+
+
+def test_without_a_cache_key_the_schedule_fingerprint_groups() -> None:
+    """The buildx backend reports hit/miss from BuildKit's cache and no whole-build key."""
+    reports = [
+        ("a/x", report("miss", None), "f1"),
+        ("b/x", report("hit", None), "f1"),
+        ("c/x", report("off", None), None),
+    ]
+    [group] = shared_builds(reports)
+    assert (group.dependency_key, group.targets, group.builds) == ("f1", ["a/x", "b/x"], 1)
