@@ -29,7 +29,7 @@ from builder.batch import (
 )
 from builder.cli.build import config_from_args
 from builder.config import BuildConfig
-from builder.errors import BuilderError
+from builder.errors import BuilderError, UsageError
 from builder.inputs import select_input
 from builder.inputs.manifest import ManifestTarget, find_manifest, load_manifest, selected
 from builder.inputs.selection import LOCK_KINDS
@@ -147,9 +147,11 @@ def plan_jobs(
             package=target.package,
             scratch=scratch / "inputs" / target.name,
         )
-        copied = target.source if selection.copy_source and target.kind == "function" else None
-        if copied is not None and selection.application_dir is not None:
-            copied = selection.application_dir
+        # As build does: a project built into a wheel is not copied too; a member that is no
+        # package is copied alone; a layer ships dependencies only.
+        copied = None
+        if target.kind == "function" and selection.copy_source:
+            copied = selection.application_dir or target.source
         keep = "dir" in target.outputs
         for runtime in target.runtimes:
             for arch in target.architectures:
@@ -264,8 +266,6 @@ def batch_report(
 def run_build_all(args: argparse.Namespace) -> int:
     started = time.monotonic()
     if args.jobs < 1:
-        from builder.errors import UsageError
-
         raise UsageError(f"--jobs {args.jobs}: needs at least 1")
     manifest = find_manifest(Path.cwd(), Path(args.manifest) if args.manifest else None)
     targets = selected(load_manifest(manifest), args.only)
