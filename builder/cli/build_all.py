@@ -267,7 +267,7 @@ def run_build_all(args: argparse.Namespace) -> int:
     started = time.monotonic()
     if args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs}: needs at least 1")
-    manifest = find_manifest(Path.cwd(), Path(args.manifest) if args.manifest else None)
+    manifest = find_manifest(Path.cwd(), Path(args.manifest) if args.manifest else None).resolve()
     targets = selected(load_manifest(manifest), args.only)
     config = config_from_args(args)
     ui = TerminalUI(verbose=config.verbose, quiet=config.quiet)
