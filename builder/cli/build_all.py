@@ -1,7 +1,7 @@
 """``lambda-builder build-all``: every function and layer of a manifest, built concurrently.
 
-Each target is one ``build_target`` call, the same path as ``build``. Targets that would build
-the same dependency set run one after another (the first fills the cache, the rest hit it);
+Each target is one ``build_target`` call, the same path as ``build``. Of the targets that would
+build the same dependency set, the first runs alone and fills the cache, then the rest hit it;
 everything else runs at once within ``--jobs``. A failing target fails alone.
 """
 
@@ -13,7 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +91,7 @@ class Job:
     target: ManifestTarget
     request: BuildRequest
     keep_directory: bool
-    fingerprint: str | None  # targets with one fingerprint are built one after the other
+    fingerprint: str | None  # the others of one fingerprint wait for the first
 
     @property
     def id(self) -> str:
@@ -208,23 +208,27 @@ def _run_job(job: Job, ui: BuildUI) -> tuple[TargetReport, float]:
     return report, time.monotonic() - started
 
 
-def _run_group(jobs: list[Job], ui: BuildUI) -> list[tuple[TargetReport, float]]:
-    """Targets with one dependency set, in turn: the first builds, the others reuse it."""
-    return [_run_job(job, ui) for job in jobs]
-
-
 def run_jobs(jobs: list[Job], workers: int, ui: BuildUI) -> list[tuple[TargetReport, float]]:
-    """Groups run concurrently within ``workers``; the results come back in ``jobs`` order."""
+    """Everything at once within ``workers``, except that the targets of one dependency set
+    start only when the first of them is done (they then reuse its build, all at once).
+
+    The results come back in ``jobs`` order.
+    """
     groups = share_groups([job.fingerprint for job in jobs])
+    waiting = {group[0]: group[1:] for group in groups}
     results: list[tuple[TargetReport, float] | None] = [None] * len(jobs)
+    running: dict[Future[tuple[TargetReport, float]], int] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        futures = [
-            (group, pool.submit(_run_group, [jobs[i] for i in group], ui)) for group in groups
-        ]
-        for group, future in futures:
-            for index, result in zip(group, future.result()):
-                results[index] = result
+        for first in waiting:
+            running[pool.submit(_run_job, jobs[first], ui)] = first
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                results[index] = future.result()
+                for follower in waiting.pop(index, []):
+                    running[pool.submit(_run_job, jobs[follower], ui)] = follower
     except KeyboardInterrupt:
         from builder.docker.container import remove_active_containers
 

@@ -79,6 +79,7 @@ class FakeBuilds:
 
     def __init__(self, fail: str = "") -> None:
         self.order: list[str] = []
+        self.events: list[str] = []
         self.keys: set[str] = set()
         self.lock = threading.Lock()
         self.fail = fail
@@ -87,12 +88,14 @@ class FakeBuilds:
         name = request.output.parent.name
         with self.lock:
             self.order.append(f"{name}/{request.architecture.value}")
+            self.events.append(f"start {name}/{request.architecture.value}")
         if name == self.fail:
             raise DockerError("no engine", hint="start Docker")
         report = fake_report(request)
         with self.lock:
             hit = report.dependency_key in self.keys
             self.keys.add(report.dependency_key or "")
+            self.events.append(f"end {name}/{request.architecture.value}")
         return report.model_copy(update={"dependency_cache": "hit" if hit else "miss"})
 
 
@@ -103,8 +106,9 @@ def test_targets_sharing_dependencies_build_after_the_first(
     monkeypatch.setattr(build_all, "build_target", fake)
     jobs = plan(tmp_path)
     results = build_all.run_jobs(jobs, 4, NullUI())
-    assert fake.order.index("web/x86_64") > fake.order.index("api/x86_64")
-    assert fake.order.index("web/arm64") > fake.order.index("api/arm64")
+    for arch in ("x86_64", "arm64"):  # the set's other targets start when its first is done
+        assert fake.events.index(f"start web/{arch}") > fake.events.index(f"end api/{arch}")
+    assert fake.events.index("start shared/arm64") > fake.events.index("end api/arm64")
     report = build_all.batch_report(jobs, results, tmp_path / "m.toml", 1.0)
     states = {t.id: t.dependencies for t in report.targets}
     assert states["api/python3.11/x86_64"] == "miss"
