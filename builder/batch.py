@@ -195,8 +195,11 @@ def summary_table(report: BatchReport) -> str:
         missing = ", ".join(f"{m.name} {m.version}".strip() for m in target.report.missing)
         lines.append(f"{target.id}: {target.report.status}: {missing or ''.join(first)}")
     for group in report.shared_dependency_builds:
+        built = {0: "reused from the cache", 1: "built once"}.get(
+            group.builds, f"built {group.builds} times"
+        )
         lines.append(
-            f"one dependency set ({group.dependency_key[:12]}), built {group.builds}x: "
+            f"one dependency set ({group.dependency_key[:12]}), {built}: "
             + ", ".join(group.targets)
         )
     lines.append(

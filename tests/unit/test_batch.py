@@ -9,6 +9,7 @@ from builder.architectures import Architecture
 from builder.batch import (
     BatchReport,
     BatchTarget,
+    SharedBuild,
     dependency_fingerprint,
     dependency_state,
     share_groups,
@@ -140,13 +141,27 @@ def test_summary_table_lists_every_target_failures_and_sharing() -> None:
             report=failed,
         ),
     ]
+    shared = [
+        SharedBuild(
+            dependency_key="0123456789abcdef", targets=["a", "b"], built_by=["a"], builds=1
+        ),
+        SharedBuild(dependency_key="fedcba9876543210", targets=["c", "d"], built_by=[], builds=0),
+    ]
     text = summary_table(
-        BatchReport(manifest="m.toml", ok=False, seconds=5.0, targets=targets)
+        BatchReport(
+            manifest="m.toml",
+            ok=False,
+            seconds=5.0,
+            targets=targets,
+            shared_dependency_builds=shared,
+        )
     ).splitlines()
     assert text[0].split() == ["target", "runtime", "arch", "status", "deps", "seconds", "zip"]
     assert text[1].split() == ["api", "python3.12", "x86_64", "ok", "miss", "4.2", "3.0", "MB"]
     assert text[2].split()[:5] == ["web", "python3.12", "x86_64", "error", "failed"]
     assert "web/python3.12/x86_64: error: pip failed" in text
+    assert "one dependency set (0123456789ab), built once: a, b" in text
+    assert "one dependency set (fedcba987654), reused from the cache: c, d" in text
     assert text[-1] == "1 of 2 targets built in 5.0 s; 1 failed"
 
 
