@@ -195,6 +195,21 @@ def _failed_report(request: BuildRequest, error: BuilderError) -> TargetReport:
     )
 
 
+def _unsatisfiable_like(job: Job, first: Job, report: TargetReport) -> TargetReport:
+    """A target whose dependency set the first of its group could not satisfy: not run again,
+    since the same requirements against the same index miss the same packages."""
+    request = job.request
+    return TargetReport(
+        runtime=request.runtime.name,
+        architecture=request.architecture.value,
+        glibc=request.runtime.glibc_text,
+        mode="container" if request.config.use_container else "host",
+        status="missing",
+        missing=report.missing,
+        warnings=[f"not built: {first.id} has the same dependency set and could not satisfy it"],
+    )
+
+
 def _run_job(job: Job, ui: BuildUI) -> tuple[TargetReport, float]:
     started = time.monotonic()
     try:
@@ -210,7 +225,8 @@ def _run_job(job: Job, ui: BuildUI) -> tuple[TargetReport, float]:
 
 def run_jobs(jobs: list[Job], workers: int, ui: BuildUI) -> list[tuple[TargetReport, float]]:
     """Everything at once within ``workers``, except that the targets of one dependency set
-    start only when the first of them is done (they then reuse its build, all at once).
+    start only when the first of them is done (they then reuse its build, all at once), and
+    do not start when it found packages missing.
 
     The results come back in ``jobs`` order.
     """
@@ -226,8 +242,13 @@ def run_jobs(jobs: list[Job], workers: int, ui: BuildUI) -> list[tuple[TargetRep
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 index = running.pop(future)
-                results[index] = future.result()
+                results[index] = result = future.result()
                 for follower in waiting.pop(index, []):
+                    if result[0].status == "missing":
+                        skipped = _unsatisfiable_like(jobs[follower], jobs[index], result[0])
+                        ui.warning(jobs[follower].id, skipped.warnings[0])
+                        results[follower] = skipped, 0.0
+                        continue
                     running[pool.submit(_run_job, jobs[follower], ui)] = follower
     except KeyboardInterrupt:
         from builder.docker.container import remove_active_containers

@@ -18,6 +18,7 @@ from builder.cli.build import config_from_args
 from builder.cli.main import main, make_parser
 from builder.errors import DockerError
 from builder.inputs.manifest import load_manifest
+from builder.job import MissingOutcome
 from builder.report import TargetReport
 from builder.ui import BuildUI, NullUI
 from tests.support.functions_workspace import write_functions_workspace
@@ -77,12 +78,13 @@ def fake_report(request: BuildRequest, status: str = "ok", cache: str = "miss") 
 class FakeBuilds:
     """Records the order of builds; the first build of a key misses, later ones hit."""
 
-    def __init__(self, fail: str = "") -> None:
+    def __init__(self, fail: str = "", missing: str = "") -> None:
         self.order: list[str] = []
         self.events: list[str] = []
         self.keys: set[str] = set()
         self.lock = threading.Lock()
         self.fail = fail
+        self.missing = missing
 
     def __call__(self, request: BuildRequest, ui: BuildUI) -> TargetReport:
         name = request.output.parent.name
@@ -92,6 +94,9 @@ class FakeBuilds:
         if name == self.fail:
             raise DockerError("no engine", hint="start Docker")
         report = fake_report(request)
+        if name == self.missing:
+            gone = MissingOutcome(name="purepkg", version="1.0", reason="not found", hint="-")
+            report = report.model_copy(update={"status": "missing", "missing": [gone]})
         with self.lock:
             hit = report.dependency_key in self.keys
             self.keys.add(report.dependency_key or "")
@@ -135,6 +140,24 @@ def test_an_error_in_one_target_leaves_the_others_and_exits_1(
     assert last.startswith("4 of 6 targets built in ") and last.endswith(" s; 2 failed")
     text = (tmp_path / "report.json").read_text()
     assert '"error_kind": "DockerError"' in text and "hint: start Docker" in text
+
+
+def test_a_set_found_missing_is_not_built_again_by_the_rest_of_its_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeBuilds(missing="api")
+    monkeypatch.setattr(build_all, "build_target", fake)
+    jobs = plan(tmp_path)
+    results = build_all.run_jobs(jobs, 2, NullUI())
+    assert sorted(fake.order) == ["api/arm64", "api/x86_64", "jobs/arm64", "jobs/x86_64"]
+    report = build_all.batch_report(jobs, results, tmp_path / "m.toml", 1.0)
+    web = next(t for t in report.targets if t.id == "web/python3.11/x86_64")
+    assert (web.report.status, web.dependencies, web.seconds) == ("missing", "failed", 0.0)
+    assert [m.name for m in web.report.missing] == ["purepkg"]
+    assert web.report.warnings == [
+        "not built: api/python3.11/x86_64 has the same dependency set and could not satisfy it"
+    ]
+    assert {t.report.status for t in report.targets if t.name == "jobs"} == {"ok"}
 
 
 def test_only_builds_the_named_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
