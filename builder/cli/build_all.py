@@ -16,6 +16,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from builder.api import BuildRequest, build_target
 from builder.batch import (
@@ -181,33 +182,30 @@ def plan_jobs(
     return jobs
 
 
-def _failed_report(request: BuildRequest, error: BuilderError) -> TargetReport:
-    """An input or engine error of one target, as a report, so the others still finish."""
-    message = error.message + (f"\nhint: {error.hint}" if error.hint else "")
+def _unbuilt_report(request: BuildRequest, **outcome: Any) -> TargetReport:
+    """The report of a target that produced none itself."""
     return TargetReport(
         runtime=request.runtime.name,
         architecture=request.architecture.value,
         glibc=request.runtime.glibc_text,
         mode="container" if request.config.use_container else "host",
-        status="error",
-        error=redact(message),
-        error_kind=type(error).__name__,
+        **outcome,
+    )
+
+
+def _failed_report(request: BuildRequest, error: BuilderError) -> TargetReport:
+    """An input or engine error of one target, as a report, so the others still finish."""
+    message = error.message + (f"\nhint: {error.hint}" if error.hint else "")
+    return _unbuilt_report(
+        request, status="error", error=redact(message), error_kind=type(error).__name__
     )
 
 
 def _unsatisfiable_like(job: Job, first: Job, report: TargetReport) -> TargetReport:
     """A target whose dependency set the first of its group could not satisfy: not run again,
     since the same requirements against the same index miss the same packages."""
-    request = job.request
-    return TargetReport(
-        runtime=request.runtime.name,
-        architecture=request.architecture.value,
-        glibc=request.runtime.glibc_text,
-        mode="container" if request.config.use_container else "host",
-        status="missing",
-        missing=report.missing,
-        warnings=[f"not built: {first.id} has the same dependency set and could not satisfy it"],
-    )
+    why = f"not built: {first.id} has the same dependency set and could not satisfy it"
+    return _unbuilt_report(job.request, status="missing", missing=report.missing, warnings=[why])
 
 
 def _run_job(job: Job, ui: BuildUI) -> tuple[TargetReport, float]:
