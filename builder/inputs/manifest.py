@@ -11,9 +11,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from builder.architectures import Architecture, parse_architecture
 from builder.errors import BuilderError, UsageError
@@ -29,14 +36,17 @@ DEFAULT_OUTPUTS: dict[str, tuple[str, ...]] = {"function": ("dir", "zip"), "laye
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _HANDLER = re.compile(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*\Z")
 
-StrOrList = Union[str, list[str]]
+
+def _listed(value: Any) -> Any:
+    """``runtime = "python3.12"`` or a list of them; commas split as on the command line."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError("expected a name or a list of names")
+    return [part.strip() for item in value for part in item.split(",") if part.strip()]
 
 
-def _words(value: StrOrList | None) -> list[str]:
-    if value is None:
-        return []
-    items = [value] if isinstance(value, str) else value
-    return [part.strip() for item in items for part in item.split(",") if part.strip()]
+Names = Annotated[list[str], BeforeValidator(_listed)]
 
 
 class _Table(BaseModel):
@@ -52,8 +62,8 @@ class _Table(BaseModel):
 class Options(_Table):
     """What ``[defaults]`` may set, and every target may override."""
 
-    runtime: StrOrList | None = None
-    arch: StrOrList | None = None
+    runtime: Names | None = None
+    arch: Names | None = None
     outputs: list[OutputKind] | None = None
     slim: bool | None = None
     compile_bytecode: bool | None = None
@@ -63,15 +73,15 @@ class Options(_Table):
 
     @field_validator("runtime")
     @classmethod
-    def _known_runtimes(cls, value: StrOrList | None) -> StrOrList | None:
-        for name in _words(value):
+    def _known_runtimes(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
             _check(get_runtime, name)
         return value
 
     @field_validator("arch")
     @classmethod
-    def _known_architectures(cls, value: StrOrList | None) -> StrOrList | None:
-        for name in _words(value):
+    def _known_architectures(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
             _check(parse_architecture, name)
         return value
 
@@ -217,10 +227,10 @@ def _resolve(
     return ManifestTarget(
         name=name,
         kind=kind,
-        runtimes=tuple(get_runtime(r) for r in _words(_pick(spec.runtime, defaults.runtime, []))),
+        runtimes=tuple(get_runtime(r) for r in _pick(spec.runtime, defaults.runtime, [])),
         architectures=tuple(
             dict.fromkeys(
-                parse_architecture(a) for a in _words(_pick(spec.arch, defaults.arch, "x86_64"))
+                parse_architecture(a) for a in _pick(spec.arch, defaults.arch, ["x86_64"])
             )
         ),
         outputs=tuple(dict.fromkeys(_pick(spec.outputs, defaults.outputs, DEFAULT_OUTPUTS[kind]))),
