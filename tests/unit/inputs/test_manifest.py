@@ -58,6 +58,7 @@ def test_defaults_apply_and_targets_override_them(tmp_path: Path) -> None:
     assert api.source == tmp_path / "functions" / "api"
     assert api.requirements == tmp_path / "functions" / "api" / "requirements.txt"
     assert [r.name for r in worker.runtimes] == ["python3.11", "python3.13"]
+    assert [r.name for r in shared.runtimes] == ["python3.12"]
     assert worker.architectures == (Architecture.ARM64,)
     assert worker.outputs == ("dir", "zip")  # a function's default
     assert worker.compile_bytecode and worker.exclude == ("*.md",)
@@ -110,6 +111,8 @@ def test_unknown_key_in_pyproject_names_the_whole_path(tmp_path: Path) -> None:
             'compile-bytecode = "yes"',
             "functions.worker.compile-bytecode",
         ),
+        ('arch = "arm64"', "arch = 64", "functions.worker.arch: expected a name or a list of"),
+        ('arch = "arm64"', 'arch = ["arm64", 7]', "functions.worker.arch: expected a name or a"),
     ],
 )
 def test_bad_values_name_target_and_field(
@@ -175,3 +178,9 @@ def test_only_picks_targets_and_rejects_unknown_names(tmp_path: Path) -> None:
     assert selected(targets, []) == targets
     with pytest.raises(UsageError, match="no target of the manifest: web"):
         selected(targets, ["web"])
+
+
+def test_comma_separated_names_work_as_on_the_command_line(tmp_path: Path) -> None:
+    text = EXAMPLE.replace('arch = "arm64"', 'arch = "arm64, x86_64"')
+    _, worker, _ = load_manifest(project(tmp_path, text))
+    assert worker.architectures == (Architecture.ARM64, Architecture.X86_64)
