@@ -133,7 +133,8 @@ def test_another_container_storing_the_same_build_meanwhile_is_not_an_error(
 def test_downloads_are_stored_under_a_private_temporary_name(tmp_path: Path) -> None:
     cache = BuildCache(str(tmp_path / "cache"))
     _file(tmp_path / "dl" / "a-1.0.tar.gz", b"s")
-X
+    # Another container copying the same file right now (the old shared name ``NAME.tmp``).
+    stale = _file(tmp_path / "cache" / "files" / "a-1.0.tar.gz.tmp", b"another writer's")
     cache.store_downloads(str(tmp_path / "dl"))
     assert (tmp_path / "cache" / "files" / "a-1.0.tar.gz").read_bytes() == b"s"
     assert Path(stale).read_bytes() == b"another writer's"  # never taken over or removed
