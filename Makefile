@@ -27,8 +27,8 @@ standins: docker
 	scripts/build-standin-images $(STANDINS)
 
 lint: install
-	$(VENV)/bin/ruff check builder tests bench bench/compare
-	$(VENV)/bin/ruff format --check builder tests bench bench/compare
+	$(VENV)/bin/ruff check builder tests bench bench/compare bench/build-all-cost
+	$(VENV)/bin/ruff format --check builder tests bench bench/compare bench/build-all-cost
 
 typecheck: install
 	$(VENV)/bin/mypy builder

@@ -40,15 +40,15 @@ class BuildRequest:
 
 def _run_pipeline(
     request: BuildRequest, parsed: ParsedRequirements | None, scratch: Path, ui: BuildUI
-) -> tuple[PipelineResult, Path, str | None, str]:
-    """The pipeline's result, the dependency tree, the base image and the cache outcome."""
+) -> tuple[PipelineResult, Path, str | None, str, str | None]:
+    """The pipeline's result, the dependency tree, the base image, the cache outcome and key."""
     if not request.config.use_container:
         from builder.host.runner import run_on_host
 
-        result, target_dir, cache = run_on_host(
+        result, target_dir, cache, key = run_on_host(
             request.runtime, request.architecture, request.config, parsed, scratch, ui
         )
-        return result, target_dir, None, cache
+        return result, target_dir, None, cache, key
     if request.config.backend == "buildx":
         from builder.docker.buildx_runner import run_with_buildx
 
@@ -153,7 +153,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         ui.warning(request.target, message)
     scratch = Path(tempfile.mkdtemp(prefix="lambda-builder-"))
     try:
-        result, target_dir, image, cache = _run_pipeline(request, parsed, scratch, ui)
+        result, target_dir, image, cache, key = _run_pipeline(request, parsed, scratch, ui)
         output, bundle, container_image = None, BundleOutcome(), None
         status, error, error_kind = result.status, None, None
         if result.error:
@@ -179,6 +179,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
         mode="container" if request.config.use_container else "host",
         image=image,
         dependency_cache=cache,
+        dependency_key=key,
         input=str(request.input_source or request.requirements) if request.requirements else None,
         input_kind=request.input_kind or ("requirements.txt" if request.requirements else None),
         output=output,

@@ -150,6 +150,9 @@ class TargetReport(BaseModel):
     # "hit": the dependency tree came from the whole-build cache; "miss": built (and stored);
     # "off": --no-cache.
     dependency_cache: Literal["hit", "miss", "off"] | None = None
+    # The whole-build cache key of the dependency set (None with --no-cache): targets with
+    # the same key share one dependency build.
+    dependency_key: str | None = None
     input: str | None = None
     input_kind: str | None = None
     output: str | None = None

@@ -44,6 +44,12 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", default="build", metavar="DIR", help="output directory (default: build)"
     )
     parser.add_argument("--report", metavar="FILE", help="write the JSON build report here")
+    add_engine_arguments(parser)
+    _add_input_and_artifact_arguments(parser)
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where and how builds run, and which indexes they use: build and build-all share them."""
     parser.add_argument(
         "--no-container",
         action="store_true",
@@ -105,6 +111,13 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         "as pip does (default: PIP_KEYRING_PROVIDER or pip's keyring-provider, else auto: the "
         "keyring library if importable, else a keyring executable on PATH, else none)",
     )
+    _add_backend_arguments(parser)
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+
+
+def _add_input_and_artifact_arguments(parser: argparse.ArgumentParser) -> None:
     inputs = parser.add_argument_group("project inputs")
     inputs.add_argument(
         "--input",
@@ -176,10 +189,6 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     image.add_argument(
         "--push", action="store_true", help="push the image with the engine's credentials"
     )
-    _add_backend_arguments(parser)
-    verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
 
 
 def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
@@ -218,6 +227,13 @@ def make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     build = commands.add_parser("build", help="build dependencies (and bundles) for Lambda")
     _add_build_arguments(build)
+    from builder.cli.build_all import add_build_all_arguments
+
+    build_all = commands.add_parser(
+        "build-all", help="build every function and layer of a manifest (lambda-builder.toml)"
+    )
+    add_build_all_arguments(build_all)
+    add_engine_arguments(build_all)
     doctor = commands.add_parser(
         "doctor", help="check Docker, emulation, images, CA bundle and proxy"
     )
@@ -278,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from builder.cli.build import run_build
 
             return run_build(args)
+        if args.command == "build-all":
+            from builder.cli.build_all import run_build_all
+
+            return run_build_all(args)
         if args.command == "doctor":
             from builder.cli.doctor import run_doctor
 

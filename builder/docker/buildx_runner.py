@@ -53,8 +53,11 @@ def run_with_buildx(
     parsed: ParsedRequirements | None,
     scratch: Path,
     ui: BuildUI,
-) -> tuple[PipelineResult, Path, str, str]:
-    """The result, the dependency tree, the base image and the cache outcome (hit/miss/off)."""
+) -> tuple[PipelineResult, Path, str, str, None]:
+    """The result, the dependency tree, the base image and the cache outcome (hit/miss/off).
+
+    No whole-build key: BuildKit's own cache plays that part (build-all groups by its plan).
+    """
     target = f"{runtime.name}/{architecture.value}"
     if config.ssh:
         raise UsageError(
@@ -98,7 +101,7 @@ def run_with_buildx(
     tree = output / "target"
     tree.mkdir(parents=True, exist_ok=True)
     _normalise_modes(tree)
-    return result, tree, base_image, _cache_state(config, outcome)
+    return result, tree, base_image, _cache_state(config, outcome), None
 
 
 def _usable_builder(name: str | None, architecture: Architecture, target: str) -> BuilderInfo:

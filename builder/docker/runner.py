@@ -125,7 +125,7 @@ def run_in_container(
     parsed: ParsedRequirements | None,
     scratch: Path,
     ui: BuildUI,
-) -> tuple[PipelineResult, Path, str, str]:
+) -> tuple[PipelineResult, Path, str, str, str | None]:
     target = f"{runtime.name}/{architecture.value}"
     keyring = keyrings.index_keyring(config.keyring_provider)  # a missing one fails first
     engine = connect()
@@ -214,7 +214,7 @@ def run_in_container(
     cached = run_cached(
         store, lambda: build_key(workspace.host_dir, workspace.run_root, identity), run, target, ui
     )
-    return cached.result, cached.tree, base_image, cached.state
+    return cached.result, cached.tree, base_image, cached.state, cached.key
 
 
 @dataclass(frozen=True)

@@ -328,6 +328,7 @@ class CachedRun:
     result: PipelineResult
     tree: Path
     state: str  # "hit", "miss" or "off"
+    key: str | None = None  # the entry's key; None with --no-cache
 
 
 def human_age(seconds: float) -> str:
@@ -358,15 +359,15 @@ def run_cached(
     if hit is not None:
         age = human_age(max(0.0, time.time() - hit.created))
         ui.step(target, f"dependencies unchanged: reusing the build from {age} ago")
-        return CachedRun(hit.result, hit.tree, "hit")
+        return CachedRun(hit.result, hit.tree, "hit", digest)
     result, tree = run()
     if result.status != "ok":
-        return CachedRun(result, tree, "miss")
+        return CachedRun(result, tree, "miss", digest)
     try:
         tree = store.save(digest, tree, result, target)
     except OSError as error:
         ui.warning(target, f"could not keep this build in the cache ({error})")
-    return CachedRun(result, tree, "miss")
+    return CachedRun(result, tree, "miss", digest)
 
 
 def prunable(

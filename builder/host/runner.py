@@ -79,7 +79,7 @@ def run_on_host(
     parsed: ParsedRequirements | None,
     scratch: Path,
     ui: BuildUI,
-) -> tuple[PipelineResult, Path, str]:
+) -> tuple[PipelineResult, Path, str, str | None]:
     target = f"{runtime.name}/{architecture.value}"
     keyring = keyrings.index_keyring(config.keyring_provider)
     python = find_python(runtime)
@@ -120,7 +120,7 @@ def run_on_host(
     warning = newer_glibc_warning(cached.result, runtime)
     if warning:
         ui.warning(target, warning)
-    return cached.result, cached.tree, cached.state
+    return cached.result, cached.tree, cached.state, cached.key
 
 
 def _run_job(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import uuid
 
 
 def file_sha256(path: str) -> str:
@@ -51,13 +52,19 @@ class BuildCache:
         if not self.root or not wheels:
             return
         final = self._built_dir(sdist, variant)
-        temp = final + ".tmp"
-        shutil.rmtree(temp, ignore_errors=True)
+        # Concurrent builds (build-all, several containers on one volume) each write their own
+        # temporary name: pids repeat across containers, so the name is random.
+        temp = f"{final}.{uuid.uuid4().hex}.tmp"
         os.makedirs(temp)
         for wheel in wheels:
             shutil.copy2(wheel, temp)
         shutil.rmtree(final, ignore_errors=True)
-        os.replace(temp, final)
+        try:
+            os.replace(temp, final)
+        except OSError:
+            if not os.path.isdir(final):
+                raise
+            shutil.rmtree(temp, ignore_errors=True)  # another build stored the same wheels
 
     def store_downloads(self, directory: str) -> None:
         """Keep downloaded files so later runs find them through ``--find-links``."""
@@ -66,5 +73,6 @@ class BuildCache:
         for name in os.listdir(directory):
             cached = os.path.join(self.files_dir, name)
             if not os.path.exists(cached):
-                shutil.copy2(os.path.join(directory, name), cached + ".tmp")
-                os.replace(cached + ".tmp", cached)
+                temp = f"{cached}.{uuid.uuid4().hex}.tmp"
+                shutil.copy2(os.path.join(directory, name), temp)
+                os.replace(temp, cached)

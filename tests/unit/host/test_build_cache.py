@@ -235,9 +235,10 @@ def test_run_cached_builds_once_then_reuses(tmp_path: Path) -> None:
     first = run_cached(store, lambda: "k1", run, "t", NullUI())
     second = run_cached(store, lambda: "k1", run, "t", NullUI())
     assert (first.state, second.state, len(runs)) == ("miss", "hit", 1)
+    assert first.key == second.key == "k1"  # the report's dependency_key (build-all shares by it)
     assert second.tree == first.tree and (second.tree / "a.py").read_text() == "1\n"
     off = run_cached(None, lambda: "k1", run, "t", NullUI())
-    assert off.state == "off" and len(runs) == 2
+    assert off.state == "off" and off.key is None and len(runs) == 2
 
 
 def test_a_store_that_cannot_be_written_costs_the_cache_not_the_build(tmp_path: Path) -> None:

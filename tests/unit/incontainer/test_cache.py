@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 from builder.incontainer.cache import BuildCache, file_sha256
 
@@ -101,3 +104,37 @@ def test_missing_download_directory_is_ignored(tmp_path: Path) -> None:
     cache = BuildCache(str(tmp_path / "cache"))
     cache.store_downloads(str(tmp_path / "never-created"))
     assert os.listdir(cache.files_dir) == []
+
+
+def test_another_container_storing_the_same_build_meanwhile_is_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """build-all runs several containers on one cache volume: their writes may cross."""
+    cache = BuildCache(str(tmp_path / "cache"))
+    sdist = _file(tmp_path / "a-1.0.tar.gz", b"s")
+    wheel = _file(tmp_path / "a-1.0-py3-none-any.whl", b"w")
+    real_rmtree = shutil.rmtree
+
+    def other_writer_lands(path: str, ignore_errors: bool = False) -> None:
+        real_rmtree(path, ignore_errors=ignore_errors)
+        if not path.endswith(".tmp"):  # between our rmtree and our rename, theirs arrives
+            os.makedirs(path)
+            shutil.copy(wheel, path)
+
+    monkeypatch.setattr(shutil, "rmtree", other_writer_lands)
+    cache.store_built(sdist, "native", [wheel])
+    monkeypatch.undo()
+    assert [os.path.basename(p) for p in cache.lookup_built(sdist, "native")] == [
+        "a-1.0-py3-none-any.whl"
+    ]
+    assert not [n for n in os.listdir(tmp_path / "cache" / "built") if n.endswith(".tmp")]
+
+
+def test_downloads_are_stored_under_a_private_temporary_name(tmp_path: Path) -> None:
+    cache = BuildCache(str(tmp_path / "cache"))
+    _file(tmp_path / "dl" / "a-1.0.tar.gz", b"s")
+    # Another container copying the same file right now (the old shared name ``NAME.tmp``).
+    stale = _file(tmp_path / "cache" / "files" / "a-1.0.tar.gz.tmp", b"another writer's")
+    cache.store_downloads(str(tmp_path / "dl"))
+    assert (tmp_path / "cache" / "files" / "a-1.0.tar.gz").read_bytes() == b"s"
+    assert Path(stale).read_bytes() == b"another writer's"  # never taken over or removed
