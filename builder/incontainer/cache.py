@@ -1,7 +1,10 @@
 """A cache keyed by content: built wheels by the sha256 of their sdist, downloads by file name.
 
 pip's HTTP cache depends on caching headers that some networks strip, so it cannot be relied on;
-what this cache returns is decided only by the bytes that went in.
+what this cache returns is decided only by the bytes that went in. Downloads are kept per set of
+package sources (index URLs and find-links, without credentials): they are offered back to pip
+as find-links, and a file one index served must never become a candidate, or replace a file of
+the same name, in a build that asks another index.
 """
 
 from __future__ import annotations
@@ -10,6 +13,10 @@ import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+SOURCE_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX")
 
 
 def file_sha256(path: str) -> str:
@@ -20,15 +27,32 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def sources_scope(env: Mapping[str, str]) -> str:
+    """A short name for where packages come from: the same sources, the same downloads."""
+    described = "\0".join(
+        f"{name}=" + " ".join(_without_userinfo(part) for part in env.get(name, "").split())
+        for name in SOURCE_VARIABLES
+    )
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
+
+
 class BuildCache:
-    def __init__(self, root: str | None):
+    def __init__(self, root: str | None, scope: str = "default"):
         self.root = root
+        self.scope = scope
         if root:
             os.makedirs(self.files_dir, exist_ok=True)
 
     @property
     def files_dir(self) -> str:
-        return os.path.join(self.root or "", "files")
+        return os.path.join(self.root or "", "files", self.scope)
 
     @property
     def enabled(self) -> bool:

@@ -13,7 +13,7 @@ from typing import TypeVar
 from . import pip_commands as cmd
 from .builds import build_pure_here, build_sdists
 from .bytecode import compile_tree
-from .cache import BuildCache
+from .cache import BuildCache, sources_scope
 from .crosspip import MARKERS_VARIABLE
 from .install import install_wheels
 from .markers import foreign_marker_uses
@@ -45,7 +45,7 @@ class Pipeline:
     def __init__(self, job: Job, runner: Runner):
         self.job = job
         self.run = runner
-        self.cache = BuildCache(job.cache_dir)
+        self.cache = BuildCache(job.cache_dir, sources_scope({**os.environ, **job.pip_env}))
         self.state = Sorted()
         self.result = Result()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.incontainer.cache import BuildCache, file_sha256
+from builder.incontainer.cache import BuildCache, file_sha256, sources_scope
 
 
 def _file(path: Path, content: bytes) -> str:
@@ -37,7 +37,7 @@ def test_disabled_cache_finds_nothing_stores_nothing_and_creates_nothing(tmp_pat
 def test_enabled_cache_creates_its_files_directory(tmp_path: Path) -> None:
     cache = BuildCache(str(tmp_path / "cache"))
     assert cache.enabled
-    assert cache.files_dir == str(tmp_path / "cache" / "files")
+    assert cache.files_dir == str(tmp_path / "cache" / "files" / "default")
     assert os.path.isdir(cache.files_dir)
 
 
@@ -90,7 +90,7 @@ def test_storing_no_wheels_records_nothing(tmp_path: Path) -> None:
 
 def test_downloads_are_kept_and_an_existing_copy_is_never_overwritten(tmp_path: Path) -> None:
     cache = BuildCache(str(tmp_path / "cache"))
-    _file(tmp_path / "cache" / "files" / "a-1.0.tar.gz", b"first")
+    _file(Path(cache.files_dir) / "a-1.0.tar.gz", b"first")
     _file(tmp_path / "dl" / "a-1.0.tar.gz", b"second")
     _file(tmp_path / "dl" / "b-1.0-py3-none-any.whl", b"b")
     cache.store_downloads(str(tmp_path / "dl"))
@@ -134,7 +134,19 @@ def test_downloads_are_stored_under_a_private_temporary_name(tmp_path: Path) -> 
     cache = BuildCache(str(tmp_path / "cache"))
     _file(tmp_path / "dl" / "a-1.0.tar.gz", b"s")
     # Another container copying the same file right now (the old shared name ``NAME.tmp``).
-    stale = _file(tmp_path / "cache" / "files" / "a-1.0.tar.gz.tmp", b"another writer's")
+    stale = _file(Path(cache.files_dir) / "a-1.0.tar.gz.tmp", b"another writer's")
     cache.store_downloads(str(tmp_path / "dl"))
-    assert (tmp_path / "cache" / "files" / "a-1.0.tar.gz").read_bytes() == b"s"
+    assert (Path(cache.files_dir) / "a-1.0.tar.gz").read_bytes() == b"s"
     assert Path(stale).read_bytes() == b"another writer's"  # never taken over or removed
+
+
+def test_downloads_are_kept_apart_per_package_sources() -> None:
+    # A file one index served must never be offered to a build that asks another index.
+    private = {"PIP_INDEX_URL": "https://user:token@private.example/simple"}
+    rotated = {"PIP_INDEX_URL": "https://user:other@private.example/simple"}
+    public = {"PIP_INDEX_URL": "https://pypi.org/simple"}
+    assert sources_scope(private) == sources_scope(rotated)  # credentials are not a source
+    assert sources_scope(private) != sources_scope(public)
+    assert sources_scope(public) != sources_scope({**public, "PIP_FIND_LINKS": "/wheels"})
+    assert sources_scope(public) != sources_scope({**public, "PIP_EXTRA_INDEX_URL": "https://x"})
+    assert sources_scope({}) == sources_scope({"PIP_INDEX_URL": ""})

@@ -621,8 +621,9 @@ def test_cache_joins_the_configured_find_links_and_keeps_downloads(
     cache_dir = tmp_path / "cache"
     job = _job(tmp_path, cache_dir=str(cache_dir), pip_env={"PIP_FIND_LINKS": "/mine"})
     _execute(job, pip)
-    assert pip.calls[0].env["PIP_FIND_LINKS"] == f"/mine {cache_dir / 'files'}"
-    assert (cache_dir / "files" / "purepkg-1.0-py3-none-any.whl").is_file()
+    [scoped] = (cache_dir / "files").iterdir()  # one directory per set of package sources
+    assert pip.calls[0].env["PIP_FIND_LINKS"] == f"/mine {scoped}"
+    assert (scoped / "purepkg-1.0-py3-none-any.whl").is_file()
 
 
 def test_without_a_cache_pip_gets_the_job_environment_unchanged(
