@@ -17,6 +17,8 @@ import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
+import docker.errors
+
 from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.credentials import complete_pip_env
@@ -25,7 +27,8 @@ from builder.docker import bundled_pip
 from builder.docker.builders import BuilderInfo
 from builder.docker.buildx import BuildOutcome, inspect_builder, run_build
 from builder.docker.emulation import emulation_error, is_exec_format_error
-from builder.docker.image import definition_files
+from builder.docker.engine import connect
+from builder.docker.image import definition_files, image_tag
 from builder.docker.runner import (
     CA_NAME,
     CACHE_MOUNT,
@@ -38,7 +41,12 @@ from builder.errors import DockerError, PipelineError, UsageError
 from builder.events import relay_line
 from builder.host import keyrings
 from builder.host import workspace as ws
-from builder.host.build_cache import normalized_environment, normalized_job
+from builder.host.build_cache import (
+    build_identity,
+    build_key,
+    normalized_environment,
+    normalized_job,
+)
 from builder.incontainer.protocol import EVENT_PREFIX
 from builder.job import PipelineResult
 from builder.requirements_file import ParsedRequirements
@@ -53,11 +61,9 @@ def run_with_buildx(
     parsed: ParsedRequirements | None,
     scratch: Path,
     ui: BuildUI,
-) -> tuple[PipelineResult, Path, str, str, None]:
-    """The result, the dependency tree, the base image and the cache outcome (hit/miss/off).
-
-    No whole-build key: BuildKit's own cache plays that part (build-all groups by its plan).
-    """
+) -> tuple[PipelineResult, Path, str, str, str | None]:
+    """The result, the dependency tree, the base image, the cache outcome (hit/miss/off) and
+    the dependency set's key (see ``_dependency_key``)."""
     target = f"{runtime.name}/{architecture.value}"
     if config.ssh:
         raise UsageError(
@@ -83,6 +89,7 @@ def run_with_buildx(
     for message in keyrings.take_warnings(keyring):
         ui.warning(target, message)
     output = scratch / "output"
+    key = _dependency_key(runtime, architecture, base_image, workspace, environment)
     try:
         secret_files = _move_secrets(workspace, environment, secrets)
         job = secret_files[plan.JOB_SECRET].read_text(encoding="utf-8")
@@ -101,7 +108,28 @@ def run_with_buildx(
     tree = output / "target"
     tree.mkdir(parents=True, exist_ok=True)
     _normalise_modes(tree)
-    return result, tree, base_image, _cache_state(config, outcome), None
+    return result, tree, base_image, _cache_state(config, outcome), key
+
+
+def _dependency_key(
+    runtime: Runtime,
+    architecture: Architecture,
+    base_image: str,
+    workspace: ws.Workspace,
+    environment: dict[str, str],
+) -> str | None:
+    """The docker backend's whole-build key for the same inputs, so reports agree and build-all
+    groups by it. BuildKit keeps its own cache, so this is only a name; None when this
+    machine's engine does not have the base image (a remote builder pulls its own)."""
+    try:
+        engine = connect()
+        base_id = engine.client.images.get(base_image).id or ""
+    except (DockerError, docker.errors.DockerException):
+        return None
+    files = definition_files(architecture)
+    tag = image_tag(files, base_image, base_id, bundled_pip.identity())
+    identity = build_identity(runtime, architecture, tag, environment)
+    return build_key(workspace.host_dir, workspace.run_root, identity)
 
 
 def _usable_builder(name: str | None, architecture: Architecture, target: str) -> BuilderInfo:

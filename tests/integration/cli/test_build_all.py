@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import docker
+import docker.errors
 import pytest
 
 from tests.support.functions_workspace import write_functions_workspace
@@ -93,3 +97,37 @@ def test_shared_dependencies_build_once_per_arch_and_a_failure_fails_alone(
         assert "'v2'" in (out / "api" / f"python3.11-{arch}" / "app.py").read_text()
     assert (out / "jobs" / "python3.11-arm64.zip").read_bytes() == good_zip
     assert "2 failed" in result.stdout.splitlines()[-1]
+
+
+def test_image_outputs_are_tagged_per_target_and_run_the_handler(
+    cli: Any, tmp_path: Path, template: str
+) -> None:
+    write_functions_workspace(tmp_path)
+    tag = f"lambda-builder-test/build-all-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "lambda-builder.toml").write_text(
+        f"""
+[functions.api]
+runtime = "python3.11"
+source = "functions/api"
+outputs = ["image"]
+image = "{tag}:{{arch}}"
+handler = "app.handler"
+"""
+    )
+    client = docker.from_env()
+    try:
+        result, report = build_all(cli, tmp_path, template, "image")
+        assert result.returncode == 0, result.stderr
+        [target] = report["targets"]
+        assert target["report"]["container_image"]["tag"] == f"{tag}:x86_64"
+        output = client.containers.run(
+            f"{tag}:x86_64",
+            entrypoint="/var/lang/bin/python3",
+            command=["-c", "import app, purepkg; print(app.handler(None, None))"],
+            working_dir="/var/task",
+            remove=True,
+        )
+        assert output.decode().strip() == "api"
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(f"{tag}:x86_64", force=True)
