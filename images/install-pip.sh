@@ -28,4 +28,10 @@ then
     cp -R "$source/pip" "$destination/pip"
     /var/lang/bin/python3 -m compileall -q "$destination/pip" >/dev/null
     PYTHONPATH="$destination" /var/lang/bin/python3 -m pip --version
+    # The image's own pip built setup.py-only sdists with the image's setuptools and wheel, not
+    # in an isolated environment (pip before 23.1 did, when both import); the pipeline keeps
+    # doing that for them, which also spares installing setuptools per sdist under QEMU.
+    if /var/lang/bin/python3 -c "import setuptools, wheel" 2>/dev/null; then
+        touch "$destination/legacy-builds"
+    fi
 fi

@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from . import pip_commands as cmd
-from .passes import compiler_tail, list_dists
+from .passes import compiler_tail, legacy_builds, list_dists
 from .protocol import PipelineFailure, emit
 from .tags import is_pure, is_wheel_compatible, parse_filename
 
@@ -28,7 +28,12 @@ def built_wheels(pipeline: Pipeline, name: str, variant: str) -> tuple[list[str]
         return wheels, []
     dest = pipeline.path("built", variant, name)
     extra = cmd.NO_COMPILER_ENV if variant == "no-c" else {}
-    outcome = pipeline.pip(cmd.build_wheel(sdist, dest), extra)
+    # A setup.py-only sdist builds as the image's own pip built it (see legacy_builds), and
+    # the isolated way only if that fails; a declared build system is always isolated.
+    isolate = not legacy_builds() or _declares_build_system(sdist)
+    outcome = pipeline.pip(cmd.build_wheel(sdist, dest, isolate), extra)
+    if not outcome.ok and not isolate:
+        outcome = pipeline.pip(cmd.build_wheel(sdist, dest), extra)
     wheels = [path for _dist, path in list_dists(dest)]
     if not outcome.ok or not wheels:
         return [], outcome.tail
@@ -88,19 +93,31 @@ NATIVE_SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs", ".f", ".f9
 NATIVE_SOURCE_NAMES = ("Cargo.toml",)
 
 
+def _member_names(sdist: str) -> list[str] | None:
+    try:
+        if sdist.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as archive:
+                return archive.namelist()
+        with tarfile.open(sdist) as archive:
+            return archive.getnames()
+    except (OSError, tarfile.TarError, zipfile.BadZipFile):
+        return None  # unreadable here: let the build say what is wrong
+
+
+def _declares_build_system(sdist: str) -> bool:
+    """A pyproject.toml at the top of the archive: pip then builds it isolated, whatever its
+    version (unreadable here: assume so)."""
+    names = _member_names(sdist)
+    return names is None or any(
+        name.count("/") <= 1 and name.rsplit("/", 1)[-1] == "pyproject.toml" for name in names
+    )
+
+
 def has_native_sources(sdist: str) -> bool:
     """Whether the archive ships compiled-language sources: then its wheel is very likely not
     pure, and building it here first would only add a native compile before the emulated one.
     A wrong guess costs time, never correctness: the target's image builds it either way."""
-    try:
-        if sdist.endswith(".zip"):
-            with zipfile.ZipFile(sdist) as archive:
-                names = archive.namelist()
-        else:
-            with tarfile.open(sdist) as archive:
-                names = archive.getnames()
-    except (OSError, tarfile.TarError, zipfile.BadZipFile):
-        return False  # unreadable here: let the build say what is wrong
+    names = _member_names(sdist) or []
     return any(
         name.lower().endswith(NATIVE_SOURCE_SUFFIXES)
         or name.rsplit("/", 1)[-1] in NATIVE_SOURCE_NAMES

@@ -45,6 +45,12 @@ def bundled_pip(root: str | None = None) -> str | None:
     return root if os.path.isfile(os.path.join(root, "pip", "__init__.py")) else None
 
 
+def legacy_builds(root: str | None = None) -> bool:
+    """Whether setup.py-only sdists build without isolation, as the image's own pip did."""
+    bundled = bundled_pip(root)
+    return bundled is not None and os.path.isfile(os.path.join(bundled, "legacy-builds"))
+
+
 def pip_version(root: str | None = None) -> str:
     """The version of the pip the pipeline runs, without starting it."""
     bundled = bundled_pip(root)

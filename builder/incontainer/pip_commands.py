@@ -20,9 +20,15 @@ def pip(*args: str) -> list[str]:
     return [sys.executable, "-m", "pip", *args]
 
 
-def download_all(requirements_file: str, dest: str) -> list[str]:
+NO_ISOLATION = ("--no-build-isolation",)
+
+
+def download_all(requirements_file: str, dest: str, isolate: bool = True) -> list[str]:
     """Pass 1: the whole closure, as pip would pick it on this interpreter."""
-    return pip("download", "--progress-bar", "off", "-r", requirements_file, "--dest", dest)
+    isolation = () if isolate else NO_ISOLATION
+    return pip(
+        "download", "--progress-bar", "off", *isolation, "-r", requirements_file, "--dest", dest
+    )
 
 
 def target_options(target: Target, platforms: list[str]) -> list[str]:
@@ -37,7 +43,12 @@ def target_options(target: Target, platforms: list[str]) -> list[str]:
 
 
 def cross_download_all(
-    requirements_file: str, dest: str, target: Target, platforms: list[str], shim: str
+    requirements_file: str,
+    dest: str,
+    target: Target,
+    platforms: list[str],
+    shim: str,
+    isolate: bool = True,
 ) -> list[str]:
     """Pass 1 run natively for another machine: pip through the markers shim (crosspip)."""
     return [
@@ -47,6 +58,7 @@ def cross_download_all(
         "download",
         "--progress-bar",
         "off",
+        *(() if isolate else NO_ISOLATION),
         *target_options(target, platforms),
         "-r",
         requirements_file,
@@ -109,8 +121,11 @@ def download_release(name: str, version: str, dest: str) -> list[str]:
     )
 
 
-def build_wheel(source: str, dest: str) -> list[str]:
-    return pip("wheel", "--progress-bar", "off", "--no-deps", "--wheel-dir", dest, source)
+def build_wheel(source: str, dest: str, isolate: bool = True) -> list[str]:
+    isolation = () if isolate else NO_ISOLATION
+    return pip(
+        "wheel", "--progress-bar", "off", *isolation, "--no-deps", "--wheel-dir", dest, source
+    )
 
 
 def pinned_requirement_lines(name: str, version: str, hashes: list[str]) -> str:

@@ -22,6 +22,7 @@ from .passes import (
     Runner,
     compiler_tail,
     download_hint,
+    legacy_builds,
     list_dists,
     metadata_failure,
     missing_from_download_failure,
@@ -79,7 +80,7 @@ class Pipeline:
         """Resolving natively for another machine: builds are left to the target's image."""
         return self.job.cross_markers is not None
 
-    def download_all_command(self, requirements: str, dest: str) -> list[str]:
+    def download_all_command(self, requirements: str, dest: str, isolate: bool) -> list[str]:
         if self.is_cross:
             return cmd.cross_download_all(
                 requirements,
@@ -87,8 +88,9 @@ class Pipeline:
                 self.job.target,
                 self.job.cross_platforms,
                 f"{__package__}.crosspip",
+                isolate,
             )
-        return cmd.download_all(requirements, dest)
+        return cmd.download_all(requirements, dest, isolate)
 
     # --- pass 1 -------------------------------------------------------------------------
     def download_all(self) -> bool:
@@ -98,13 +100,19 @@ class Pipeline:
         emit("step", step="download", message="downloading the dependency closure")
         dest = self.path("downloads")
         requirements: str | None = self.job.requirements_file
+        # sdists' metadata first as the image's own pip prepared it (see legacy_builds); a
+        # failure, such as a build backend the image lacks, is retried the isolated way.
+        isolate = not legacy_builds()
         while requirements:
-            outcome = self.pip(self.download_all_command(requirements, dest))
+            outcome = self.pip(self.download_all_command(requirements, dest, isolate))
             self.cache.store_downloads(dest)
             if outcome.ok:
                 for dist, path in list_dists(dest):
                     self.sort(dist, path, how="wheel")
                 return True
+            if not isolate:
+                isolate = True
+                continue
             requirements = self.skip_unpreparable(requirements, outcome)
         return False
 
