@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -38,6 +39,19 @@ def remove_active_containers() -> None:
 
 # What runc says when an exec reaches a container whose first process has already died.
 _DEAD_CONTAINER = "cannot exec in a deleted state"
+
+
+def start_container(container: Any, pause: float = 1.0) -> None:
+    """Start, and once more if runc failed to set the container up: it now and then loses its
+    init pipe under load ("read init-p: connection reset by peer"), and a second start works."""
+    try:
+        container.start()
+    except docker.errors.APIError as error:
+        message = str(error)
+        if "OCI runtime create failed" not in message or is_exec_format_error(message):
+            raise
+        time.sleep(pause)
+        container.start()
 
 
 class BuildContainer:
@@ -81,7 +95,7 @@ class BuildContainer:
             )
             with _ACTIVE_LOCK:
                 _ACTIVE.add(self)
-            self.container.start()
+            start_container(self.container)
             self._check_running()
         except docker.errors.DockerException as error:
             self._remove()
