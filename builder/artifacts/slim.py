@@ -216,22 +216,25 @@ def normalise_metadata(root: Path, rehashed: Mapping[str, tuple[str, int]]) -> N
     for dist_info in sorted(root.glob("*.dist-info")):
         for name in VARYING_METADATA:
             (dist_info / name).unlink(missing_ok=True)
-    for relative in orphan_bytecode(item.relative for item in collect_files(root).files):
+    present = {item.relative for item in collect_files(root).files}
+    for relative in orphan_bytecode(present):
         _unlink(root, relative)
+        present.discard(relative)
     for record in sorted(root.glob("*.dist-info/RECORD")):
         path = f"{record.parent.name}/RECORD"
         text = record.read_text(encoding="utf-8")
-        fresh = normalise_record(text, path, lambda rel: _is_present(root, rel), rehashed)
+        fresh = normalise_record(text, path, lambda rel: _is_present(present, rel), rehashed)
         if fresh != text:
             replace_bytes(record, fresh.encode("utf-8"))  # "\n" endings everywhere
     remove_empty_directories(root)
 
 
-def _is_present(root: Path, relative: str) -> bool:
+def _is_present(present: set[str], relative: str) -> bool:
+    """A RECORD path among the bundle's files (one set lookup, not a stat per line)."""
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts:
         return False
-    return root.joinpath(*pure.parts).is_file()
+    return "/".join(pure.parts) in present
 
 
 def remove_empty_directories(root: Path) -> None:

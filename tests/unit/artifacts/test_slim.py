@@ -187,3 +187,23 @@ def test_exclude_removes_matching_files_and_counts_them(tmp_path: Path) -> None:
     assert exclude(tmp_path, []) == (0, 0)
     normalise_metadata(tmp_path, {})
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["app.py"]
+
+
+def test_normalised_records_keep_present_files_however_written_and_drop_the_rest(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
+    info = tmp_path / "pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "INSTALLER").write_text("pip\n")
+    (info / "RECORD").write_text(
+        "./pkg/a.py,,\npkg/gone.py,,\n../outside.py,,\npkg-1.0.dist-info/INSTALLER,,\n"
+        "pkg-1.0.dist-info/RECORD,,\n"
+    )
+    normalise_metadata(tmp_path, {})
+    lines = (info / "RECORD").read_text().splitlines()
+    assert any(line.startswith(("./pkg/a.py,", "pkg/a.py,")) for line in lines), lines
+    assert not [line for line in lines if "gone.py" in line or "outside" in line], lines
+    assert not [line for line in lines if "INSTALLER" in line], lines
+    assert not (info / "INSTALLER").exists()
