@@ -527,3 +527,13 @@ def build_tools_wheels(
             raise RuntimeError(f"pip did not produce {name}-{version}-py3-none-any.whl")
         paths.append(path)
     return paths
+
+
+def credential_forms(user: str, password: str) -> tuple[str, ...]:
+    """Every spelling of an index password a leak could take: raw, percent-encoded (in a
+    URL) and inside a Basic authorization header."""
+    return (
+        password,
+        quote(password, safe=""),
+        base64.b64encode(f"{user}:{password}".encode()).decode(),
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import secrets
@@ -16,14 +15,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import docker
 import pytest
 
 from tests.conftest import REQUIRE_DOCKER, run_cli
 from tests.support.catalog import Catalog
-from tests.support.package_index import PackageIndex, hermetic_pip_env
+from tests.support.package_index import PackageIndex, credential_forms, hermetic_pip_env
 from tests.support.standins import ensure_standin
 
 pytestmark = pytest.mark.docker
@@ -210,11 +208,7 @@ def test_a_source_edit_reuses_the_dependency_layer(
 # Credentials: an index that needs a password never leaves it in the image.
 USER = "aws"
 PASSWORD = f"img:s3cret@{secrets.token_hex(8)}"
-FORMS = (
-    PASSWORD,
-    quote(PASSWORD, safe=""),
-    base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
-)
+FORMS = credential_forms(USER, PASSWORD)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ architectures through a second BuildKit engine this test starts on 127.0.0.1.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -14,7 +13,6 @@ import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import certifi
 import pytest
@@ -23,18 +21,14 @@ from builder.docker.buildx import LOG_VARIABLE
 from builder.docker.buildx_progress import ProgressReader
 from tests.conftest import run_cli
 from tests.support.catalog import Catalog
-from tests.support.package_index import PackageIndex
+from tests.support.package_index import PackageIndex, credential_forms
 from tests.support.second_engine import SecondEngine, second_engine
 from tests.support.standins import ensure_standin
 
 pytestmark = pytest.mark.docker
 USER = "aws"
 PASSWORD = f"bx:s3cret@{secrets.token_hex(8)}"
-FORMS = (
-    PASSWORD,
-    quote(PASSWORD, safe=""),
-    base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
-)
+FORMS = credential_forms(USER, PASSWORD)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ with its password absent from everything the build leaves behind."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
@@ -14,7 +13,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import docker
 import pytest
@@ -33,7 +31,7 @@ from tests.integration.inputs.projects import (
 )
 from tests.support.catalog import Catalog
 from tests.support.json_keyring import VARIABLE, asked, write_keyring
-from tests.support.package_index import PackageIndex
+from tests.support.package_index import PackageIndex, credential_forms
 from tests.support.standins import ensure_standin
 
 pytestmark = pytest.mark.docker
@@ -41,11 +39,7 @@ USER = "aws"
 # ':' and '@' must be percent-encoded in a URL: the password also tests that every path
 # encodes it, and that redaction catches both spellings.
 PASSWORD = f"pl4nted:s3cret@{secrets.token_hex(8)}"
-FORMS = (
-    PASSWORD,
-    quote(PASSWORD, safe=""),
-    base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
-)
+FORMS = credential_forms(USER, PASSWORD)
 
 
 @pytest.fixture(scope="module")
