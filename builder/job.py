@@ -41,6 +41,7 @@ class JobSpec(BaseModel):
     cross_markers: dict[str, str] | None = None
     cross_platforms: list[str] = Field(default_factory=list)
     runs_on: Literal["native", "emulated", "host"] = "native"
+    output_owner: str | None = None  # "uid:gid": the installed tree is handed to this user
 
 
 def target_spec(runtime: Runtime, architecture: Architecture) -> TargetSpec:

@@ -17,7 +17,7 @@ from typing import Literal
 from builder.architectures import Architecture
 from builder.artifacts import slim as slimming
 from builder.artifacts.sizes import check_unzipped, measure, read_owners, zipped_warning
-from builder.artifacts.zips import BundleFile, collect_files, write_zip, zip_date_time
+from builder.artifacts.zips import BundleFile, Collected, collect_files, write_zip, zip_date_time
 from builder.config import BuildConfig
 from builder.docker.runtime_python import ScriptRun, run_script
 from builder.errors import ArtifactError
@@ -128,10 +128,8 @@ def _finish(
             slimmed, rehashed = slimming.slim(staged, dependencies, target.config.compile_bytecode)
     if target.config.compile_bytecode:
         compile_source(staged, dependencies or original, target)
-    for root in (staged, dependencies):
-        if root is not None:
-            slimming.normalise_metadata(root, rehashed)
-    files = _collect(staged, target)
+    files = _collected(slimming.normalise_metadata(staged, rehashed), target)
+    private = None if dependencies is None else slimming.normalise_metadata(dependencies, rehashed)
     outcome.sizes = measure(
         files,
         read_owners(staged),
@@ -143,8 +141,8 @@ def _finish(
     if options.zip_path is not None:
         _write(outcome, "function-zip", files, options.zip_path, "", target, staged.parent)
     if options.layer_zip_path is not None:
-        assert dependencies is not None
-        layer = _collect(dependencies, target)
+        assert dependencies is not None and private is not None
+        layer = _collected(private, target)
         check_unzipped(measure(layer, read_owners(dependencies)), "layer", target.name)
         prefix = layer_prefix(options.layer_layout, target.runtime)
         _write(outcome, "layer-zip", layer, options.layer_zip_path, prefix, target, staged.parent)
@@ -152,8 +150,7 @@ def _finish(
         outcome.verification = verify(staged, target)
 
 
-def _collect(root: Path, target: Target) -> list[BundleFile]:
-    collected = collect_files(root)
+def _collected(collected: Collected, target: Target) -> list[BundleFile]:
     if collected.skipped:
         target.ui.warning(
             target.name,

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
+import dataclasses
 import filecmp
 import fnmatch
 import hashlib
 import io
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from builder.artifacts.elf import MAGIC, ElfError, strip_unneeded
-from builder.artifacts.zips import BundleFile, collect_files
+from builder.artifacts.zips import BundleFile, Collected, collect_files
 from builder.replacing import replace_bytes
 
 TEST_DIRS = frozenset({"tests", "test"})
@@ -211,34 +212,70 @@ def slim(staged: Path, dependencies: Path, compile_bytecode: bool) -> tuple[Slim
     return result, _strip(staged, dependencies, kept, result)
 
 
-def normalise_metadata(root: Path, rehashed: Mapping[str, tuple[str, int]]) -> None:
-    """Drop run-dependent installer files and orphaned bytecode; make RECORDs tell the truth."""
-    for dist_info in sorted(root.glob("*.dist-info")):
-        for name in VARYING_METADATA:
-            (dist_info / name).unlink(missing_ok=True)
-    present = {item.relative for item in collect_files(root).files}
-    for relative in orphan_bytecode(present):
+def normalise_metadata(root: Path, rehashed: Mapping[str, tuple[str, int]]) -> Collected:
+    """Drop run-dependent installer files and orphaned bytecode; make RECORDs tell the truth.
+
+    Returns the bundle's files afterwards: one walk serves both this and the zip.
+    """
+    collected = collect_files(root)
+    varying = [item.relative for item in collected.files if _is_varying_metadata(item.relative)]
+    present = {item.relative for item in collected.files} - set(varying)
+    orphans = orphan_bytecode(present)
+    for relative in [*varying, *orphans]:
         _unlink(root, relative)
-        present.discard(relative)
-    for record in sorted(root.glob("*.dist-info/RECORD")):
-        path = f"{record.parent.name}/RECORD"
-        text = record.read_text(encoding="utf-8")
-        fresh = normalise_record(text, path, lambda rel: _is_present(present, rel), rehashed)
+    present.difference_update(orphans)
+    sizes: dict[str, int] = {}
+    for item in collected.files:
+        if item.relative not in present or not _is_record(item.relative):
+            continue
+        text = item.path.read_text(encoding="utf-8")
+        fresh = normalise_record(
+            text, item.relative, lambda rel: _is_present(present, rel), rehashed
+        )
         if fresh != text:
-            replace_bytes(record, fresh.encode("utf-8"))  # "\n" endings everywhere
-    remove_empty_directories(root)
+            data = fresh.encode("utf-8")  # "\n" endings everywhere
+            replace_bytes(item.path, data)
+            sizes[item.relative] = len(data)
+    kept = [
+        dataclasses.replace(item, size=sizes[item.relative]) if item.relative in sizes else item
+        for item in collected.files
+        if item.relative in present
+    ]
+    _remove_empty_directories(root, collected.directories, kept)
+    return Collected(kept, collected.skipped, collected.directories)
+
+
+def _is_varying_metadata(relative: str) -> bool:
+    directory, _, name = relative.partition("/")
+    return directory.endswith(".dist-info") and name in VARYING_METADATA
+
+
+def _is_record(relative: str) -> bool:
+    directory, _, name = relative.partition("/")
+    return directory.endswith(".dist-info") and name == "RECORD"
 
 
 def _is_present(present: set[str], relative: str) -> bool:
     """A RECORD path among the bundle's files (one set lookup, not a stat per line)."""
+    if relative in present:  # the usual, already normal spelling
+        return True
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts:
         return False
     return "/".join(pure.parts) in present
 
 
-def remove_empty_directories(root: Path) -> None:
-    for directory, _subdirs, _files in sorted(os.walk(root), key=lambda e: e[0], reverse=True):
-        path = Path(directory)
-        if path != root and not path.is_symlink() and not any(path.iterdir()):
-            path.rmdir()
+def _remove_empty_directories(
+    root: Path, directories: Iterable[str], files: Iterable[BundleFile]
+) -> None:
+    """Directories with no file left beneath them, deepest first (a link or a special file
+    inside one keeps it: rmdir refuses)."""
+    occupied: set[str] = set()
+    for item in files:
+        parts = item.relative.split("/")[:-1]
+        occupied.update("/".join(parts[:depth]) for depth in range(1, len(parts) + 1))
+    for relative in sorted(directories, key=lambda name: name.count("/"), reverse=True):
+        path = root.joinpath(*relative.split("/"))
+        if relative not in occupied and not path.is_symlink():
+            with contextlib.suppress(OSError):
+                path.rmdir()

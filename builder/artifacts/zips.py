@@ -39,6 +39,7 @@ class BundleFile:
 class Collected:
     files: list[BundleFile] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # links leading out, dangling or looping
+    directories: list[str] = field(default_factory=list)  # every directory walked into
 
 
 @dataclass(frozen=True)
@@ -88,35 +89,48 @@ def collect_files(root: Path) -> Collected:
     """Every regular file under ``root``, sorted by path, following links that stay inside."""
     collected = Collected()
     real_root = root.resolve()
-    _walk(root, "", real_root, frozenset({str(real_root)}), collected)
+    _walk(root, "", str(real_root), real_root, frozenset({str(real_root)}), collected)
     collected.files.sort(key=lambda item: item.relative)
     return collected
 
 
 def _walk(
-    directory: Path, prefix: str, real_root: Path, active: frozenset[str], collected: Collected
+    directory: Path,
+    prefix: str,
+    real_directory: str,
+    real_root: Path,
+    active: frozenset[str],
+    collected: Collected,
 ) -> None:
+    """``active``: the real paths of the directories being walked, so a link loop stops."""
     with os.scandir(directory) as entries:
         ordered = sorted(entries, key=lambda entry: entry.name)
     for entry in ordered:
         relative = f"{prefix}{entry.name}"
-        path = Path(entry.path)
         # A link out of the bundle would copy e.g. ~/.aws/credentials into a deployed zip.
-        if entry.is_symlink() and not (path.exists() and _is_inside(path.resolve(), real_root)):
+        if entry.is_symlink() and not _stays_inside(entry.path, real_root):
             collected.skipped.append(relative)
         elif entry.is_dir():
-            real = os.path.realpath(entry.path)
+            linked = entry.is_symlink()
+            real = os.path.realpath(entry.path) if linked else f"{real_directory}/{entry.name}"
             if real in active:
                 collected.skipped.append(relative)
                 continue
-            _walk(path, f"{relative}/", real_root, active | {real}, collected)
+            collected.directories.append(relative)
+            inner = active | {real}
+            _walk(Path(entry.path), f"{relative}/", real, real_root, inner, collected)
         elif entry.is_file():
             info = entry.stat()
             collected.files.append(
-                BundleFile(relative, path, info.st_size, bool(info.st_mode & 0o111))
+                BundleFile(relative, Path(entry.path), info.st_size, bool(info.st_mode & 0o111))
             )
         else:
             collected.skipped.append(relative)
+
+
+def _stays_inside(link: str, real_root: Path) -> bool:
+    path = Path(link)
+    return path.exists() and _is_inside(path.resolve(), real_root)
 
 
 def member_info(

@@ -157,13 +157,14 @@ def run_split(
     native: tuple[str, Architecture],
     foreign: tuple[Callable[[], str], Architecture],
     workspace: ws.Workspace,
-    output: Path,
+    collect: Callable[[BuildContainer], None],
     target: str,
     ui: BuildUI,
 ) -> PipelineResult:
     """Resolve natively, compile what must be compiled in the target's image, install natively.
 
-    ``foreign`` makes the target's builder image only when something needs compiling.
+    ``foreign`` makes the target's builder image only when something needs compiling;
+    ``collect`` brings the installed tree out of the native container.
     """
     volume = engine.client.volumes.create(
         name=f"lambda-builder-work-{uuid.uuid4().hex[:12]}",
@@ -185,8 +186,7 @@ def run_split(
                     return built
                 result = run_phase(box, workspace, "finish", target, ui)
             if result.status == "ok":
-                ui.step(target, "copying the dependencies out of the container")
-                box.copy_out(PurePosixPath(workspace.run_root) / "target", output)
+                collect(box)
         return result
     finally:
         try:

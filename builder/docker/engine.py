@@ -24,6 +24,7 @@ class Engine:
     url: str
     desktop: bool = False  # Docker Desktop: containers live in a VM, not on this network
     machine: str = ""  # what the engine runs natively: x86_64, aarch64 (`docker info`)
+    security_options: tuple[str, ...] = ()  # `docker info`: name=rootless, name=userns, ...
 
     @property
     def is_local(self) -> bool:
@@ -55,7 +56,8 @@ def connect() -> Engine:
     except docker.errors.DockerException as error:
         raise DockerError(f"no Docker engine answers at {url}: {error}", hint=ENGINE_HINT) from None
     desktop = "Docker Desktop" in str(info.get("OperatingSystem", ""))
-    return Engine(client, url, desktop, str(info.get("Architecture", "")))
+    options = tuple(str(option) for option in info.get("SecurityOptions") or ())
+    return Engine(client, url, desktop, str(info.get("Architecture", "")), options)
 
 
 def image_architecture(engine: Engine, reference: str) -> str | None:

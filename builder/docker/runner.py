@@ -25,6 +25,7 @@ from builder.docker.cross import (
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import Engine, connect
 from builder.docker.image import builder_image_tag, ensure_builder_image
+from builder.docker.output_mount import collect_output, container_target, plan_output_mount
 from builder.docker.runtime_python import PYTHON
 from builder.errors import DockerError
 from builder.host import keyrings
@@ -137,6 +138,9 @@ def run_in_container(
     workspace = ws.Workspace(scratch / "workspace", str(RUN_ROOT))
     use_cache = config.use_cache
     network_mode, loopback_alias = network_plan(config, engine)
+    output = scratch / "output"
+    mount = plan_output_mount(engine, output)
+    installs_to = container_target(mount, workspace.run("target"))
     ws.prepare(
         workspace,
         runtime=runtime,
@@ -150,6 +154,8 @@ def run_in_container(
         cross_markers=plan.markers,
         cross_platforms=plan.platforms,
         runs_on=plan.runs_on,
+        target_dir=installs_to,
+        output_owner=mount.owner if mount is not None else None,
     )
     environment = container_environment(config, workspace)
     volumes = (
@@ -157,6 +163,8 @@ def run_in_container(
         if use_cache
         else {}
     )
+    if mount is not None:
+        volumes.update(mount.volumes)
     # pip configuration forwarded from this host gets the same credentials (host, netrc, keyring).
     environment = ws.rewrite_loopback(
         complete_pip_env(environment, os.environ, keyring), loopback_alias
@@ -196,18 +204,19 @@ def run_in_container(
     def target_image() -> str:
         return ensure_builder_image(engine, base_image, architecture, ui, target)
 
+    def collect(box: BuildContainer) -> None:
+        collect_output(box, mount, installs_to, output, ui, target)
+
     def run() -> tuple[PipelineResult, Path]:
-        output = scratch / "output"
         if plan.native is not None:
             native = (plan.image, plan.native)
             foreign = (target_image, architecture)
-            result = run_split(engine, start, native, foreign, workspace, output, target, ui)
+            result = run_split(engine, start, native, foreign, workspace, collect, target, ui)
         else:
             with start(plan.image, architecture, {}) as box:
                 result = run_phase(box, workspace, "all", target, ui)
                 if result.status == "ok":
-                    ui.step(target, "copying the dependencies out of the container")
-                    box.copy_out(RUN_ROOT / "target", output)
+                    collect(box)
         output.mkdir(exist_ok=True)
         return result, output
 

@@ -33,7 +33,8 @@ from builder.version import __version__
 STORE_SCHEMA = 1
 ENTRY_DIR = f"builds-v{STORE_SCHEMA}"
 # Job fields that change how a run looks, not what it produces.
-_NEUTRAL_JOB_FIELDS = ("verbose", "cache_dir")
+# Where the tree is written and who owns it there do not change what is in it.
+_NEUTRAL_JOB_FIELDS = ("verbose", "cache_dir", "target_dir", "output_owner")
 _CHUNK = 1 << 20
 VERIFIED_FILE = "verified.json"  # per entry: each file's stat when its hash last matched
 _RACY_NS = 2_000_000_000  # changed this close to the last check: hash it again

@@ -195,8 +195,13 @@ def prepare(
     cross_platforms: Sequence[str] = (),
     runs_on: Literal["native", "emulated", "host"] = "native",
     keyring: CredentialLookup | None = None,
+    target_dir: str | None = None,
+    output_owner: str | None = None,
 ) -> None:
-    """Write everything the pipeline needs; the job file may hold credentials, so it is 0600."""
+    """Write everything the pipeline needs; the job file may hold credentials, so it is 0600.
+
+    ``target_dir`` replaces the workspace's ``target`` (an output mounted from this machine).
+    """
     host = workspace.host_dir
     for name in ("program", "work", "target"):
         (host / name).mkdir(parents=True, exist_ok=True)
@@ -216,7 +221,7 @@ def prepare(
         runtime=runtime.name,
         target=target_spec(runtime, architecture),
         work_dir=workspace.run("work"),
-        target_dir=workspace.run("target"),
+        target_dir=target_dir or workspace.run("target"),
         requirements_file=requirements_file,
         hashes=parsed.hashes() if parsed else {},
         local_projects=[mapping[str(p)] for p in parsed.local_projects()] if parsed else [],
@@ -233,6 +238,7 @@ def prepare(
         cross_markers=cross_markers,
         cross_platforms=list(cross_platforms),
         runs_on=runs_on,
+        output_owner=output_owner,
     )
     fd = os.open(workspace.job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as stream:

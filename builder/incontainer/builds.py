@@ -27,7 +27,7 @@ def built_wheels(pipeline: Pipeline, name: str, variant: str) -> tuple[list[str]
     if wheels:
         return wheels, []
     dest = pipeline.path("built", variant, name)
-    extra = cmd.NO_COMPILER_ENV if variant == "no-c" else {}
+    extra = cmd.build_environment({**os.environ, **pipeline.job.pip_env}, variant == "no-c")
     # A setup.py-only sdist builds as the image's own pip built it (see legacy_builds), and
     # the isolated way only if that fails; a declared build system is always isolated.
     isolate = not legacy_builds() or _declares_build_system(sdist)

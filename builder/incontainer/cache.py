@@ -43,6 +43,11 @@ def sources_scope(env: Mapping[str, str]) -> str:
     return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
+# Changes when the same sdist would build differently (compiler flags): older entries are
+# then never reused.
+BUILD_RECIPE = "g0"
+
+
 class BuildCache:
     def __init__(self, root: str | None, scope: str = "default"):
         self.root = root
@@ -59,7 +64,8 @@ class BuildCache:
         return bool(self.root)
 
     def _built_dir(self, sdist: str, variant: str) -> str:
-        return os.path.join(self.root or "", "built", f"{file_sha256(sdist)}-{variant}")
+        name = f"{file_sha256(sdist)}-{variant}-{BUILD_RECIPE}"
+        return os.path.join(self.root or "", "built", name)
 
     def lookup_built(self, sdist: str, variant: str) -> list[str]:
         """Wheels built earlier from exactly these sdist bytes, in the same variant."""

@@ -9,6 +9,7 @@ import io
 import os
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 # `<name>-<version>.data/<scheme>/...` for whatever spelling the wheel uses for its name.
@@ -54,37 +55,52 @@ def plan_install(wheels: list[str]) -> InstallPlan:
     """Map every member of every wheel to its destination; a clash between two wheels fails.
 
     Two wheels may carry the same file with the same bytes (legacy namespace ``__init__.py``);
-    different bytes at one path mean one package would silently break the other.
+    different bytes at one path mean one package would silently break the other. Only such
+    shared paths are read here: everything else is read once, when it is written.
     """
     plan = InstallPlan()
-    digests: dict[str, str] = {}
+    claims: dict[str, list[tuple[str, zipfile.ZipInfo]]] = {}
     for wheel in sorted(wheels, key=os.path.basename):
-        try:
-            archive = zipfile.ZipFile(wheel)
-        except zipfile.BadZipFile as error:
-            raise InstallError(
-                f"{os.path.basename(wheel)} is not a readable wheel: {error}"
-            ) from None
-        with archive:
-            for info in sorted(archive.infolist(), key=lambda item: item.filename):
-                _check_safe(info.filename, wheel)
-                dest = destination(info.filename)
-                if dest is None:
-                    if not info.filename.endswith("/"):
-                        plan.dropped.append(f"{os.path.basename(wheel)}:{info.filename}")
-                    continue
-                digest = hashlib.sha256(archive.read(info)).hexdigest()
-                if dest in plan.files:
-                    other = plan.files[dest][0]
-                    if other != wheel and digests[dest] != digest:
-                        raise InstallError(
-                            f"{os.path.basename(other)} and {os.path.basename(wheel)} both "
-                            f"write {dest} with different content"
-                        )
-                    continue
-                plan.files[dest] = (wheel, info.filename)
-                digests[dest] = digest
+        for info in sorted(_members(wheel), key=lambda item: item.filename):
+            _check_safe(info.filename, wheel)
+            dest = destination(info.filename)
+            if dest is None:
+                if not info.filename.endswith("/"):
+                    plan.dropped.append(f"{os.path.basename(wheel)}:{info.filename}")
+                continue
+            owners = claims.setdefault(dest, [])
+            if not owners or all(owner != wheel for owner, _info in owners):
+                owners.append((wheel, info))
+    for dest, owners in claims.items():
+        first, info = owners[0]
+        if len(owners) > 1:
+            _check_same_content(dest, owners)
+        plan.files[dest] = (first, info.filename)
     return plan
+
+
+def _members(wheel: str) -> list[zipfile.ZipInfo]:
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            return archive.infolist()
+    except zipfile.BadZipFile as error:
+        raise InstallError(f"{os.path.basename(wheel)} is not a readable wheel: {error}") from None
+
+
+def _check_same_content(dest: str, owners: list[tuple[str, zipfile.ZipInfo]]) -> None:
+    first, first_info = owners[0]
+    expected = _read_member(first, first_info)
+    for wheel, info in owners[1:]:
+        if _read_member(wheel, info) != expected:
+            raise InstallError(
+                f"{os.path.basename(first)} and {os.path.basename(wheel)} both "
+                f"write {dest} with different content"
+            )
+
+
+def _read_member(wheel: str, info: zipfile.ZipInfo) -> bytes:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.read(info)
 
 
 def _mode(info: zipfile.ZipInfo) -> int:
@@ -104,15 +120,81 @@ def _record_line(path: str, data: bytes | None) -> str:
     return buffer.getvalue()
 
 
+# Planted by the host in an output directory it mounts: removing it proves the mount reached
+# the container (builder/docker/output_mount.py).
+OUTPUT_TOKEN = ".lambda-builder-output-token"
+
+
+def claim_target(target_dir: str) -> None:
+    os.makedirs(target_dir, exist_ok=True)
+    token = os.path.join(target_dir, OUTPUT_TOKEN)
+    if os.path.exists(token):
+        os.remove(token)
+
+
+def hand_over(target_dir: str, owner: str) -> None:
+    """Give the tree to the host user who mounted it (a rootful engine wrote it as root)."""
+    uid, _, gid = owner.partition(":")
+    ids = int(uid), int(gid)
+    os.lchown(target_dir, *ids)
+    for directory, subdirectories, files in os.walk(target_dir):
+        for name in subdirectories + files:
+            os.lchown(os.path.join(directory, name), *ids)
+
+
 def install_wheels(wheels: list[str], target_dir: str) -> InstallPlan:
-    """Write the planned files, keep exec bits, and rewrite each RECORD to match the layout."""
+    """Write the planned files, keep exec bits, and rewrite each RECORD to match the layout.
+
+    Batches of members are written by a few threads: inflating, hashing and writing all
+    release the GIL, and numpy plus pandas are 100 MB to unpack.
+    """
     plan = plan_install(wheels)
+    batches = _batches(plan)
     records: dict[str, list[str]] = {}
-    archives: dict[str, zipfile.ZipFile] = {}
-    try:
-        for dest in sorted(plan.files):
-            wheel, member = plan.files[dest]
-            archive = archives.get(wheel) or archives.setdefault(wheel, zipfile.ZipFile(wheel))
+    workers = max(1, min(len(batches), os.cpu_count() or 1, MAX_WORKERS))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for wheel, lines in pool.map(
+            lambda batch: _write_batch(batch[0], batch[1], target_dir), batches
+        ):
+            records.setdefault(wheel, []).extend(lines)
+    _rewrite_records(plan, records, target_dir)
+    return plan
+
+
+MAX_WORKERS = 4
+_BATCH_BYTES = 16 << 20  # uncompressed bytes per batch: a big wheel is split across threads
+
+
+def _batches(plan: InstallPlan) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(wheel, [(dest, member)]) groups of about ``_BATCH_BYTES``, largest first."""
+    by_wheel: dict[str, list[tuple[str, str]]] = {}
+    for dest in sorted(plan.files):
+        wheel, member = plan.files[dest]
+        by_wheel.setdefault(wheel, []).append((dest, member))
+    batches: list[tuple[int, str, list[tuple[str, str]]]] = []
+    for wheel, items in by_wheel.items():
+        with zipfile.ZipFile(wheel) as archive:
+            sizes = {info.filename: info.file_size for info in archive.infolist()}
+        batch: list[tuple[str, str]] = []
+        size = 0
+        for dest, member in items:
+            batch.append((dest, member))
+            size += sizes[member]
+            if size >= _BATCH_BYTES:
+                batches.append((size, wheel, batch))
+                batch, size = [], 0
+        if batch:
+            batches.append((size, wheel, batch))
+    batches.sort(key=lambda item: (-item[0], item[1]))
+    return [(wheel, batch) for _size, wheel, batch in batches]
+
+
+def _write_batch(
+    wheel: str, items: list[tuple[str, str]], target_dir: str
+) -> tuple[str, list[str]]:
+    lines = []
+    with zipfile.ZipFile(wheel) as archive:
+        for dest, member in items:
             info = archive.getinfo(member)
             data = archive.read(info)
             path = os.path.join(target_dir, *dest.split("/"))
@@ -121,12 +203,8 @@ def install_wheels(wheels: list[str], target_dir: str) -> InstallPlan:
                 stream.write(data)
             os.chmod(path, _mode(info))
             if not dest.endswith(".dist-info/RECORD"):
-                records.setdefault(wheel, []).append(_record_line(dest, data))
-    finally:
-        for archive in archives.values():
-            archive.close()
-    _rewrite_records(plan, records, target_dir)
-    return plan
+                lines.append(_record_line(dest, data))
+    return wheel, lines
 
 
 def _rewrite_records(plan: InstallPlan, records: dict[str, list[str]], target_dir: str) -> None:

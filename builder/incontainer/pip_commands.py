@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 
 from .tags import Target, canonical_name, explicit_platforms
 
@@ -14,6 +15,19 @@ NO_COMPILER_ENV = {
     "CXX": "/nonexistent/lambda-builder-no-cxx",
     "LDSHARED": "/nonexistent/lambda-builder-no-cc -shared",
 }
+
+# Debug info records the random directory pip builds in, so two builds of one sdist differ in
+# every compiled file. Without it they are byte-identical (and smaller, which Lambda likes).
+# A build environment that sets its own flags keeps them.
+REPRODUCIBLE_FLAGS = {"CFLAGS": "-g0", "CXXFLAGS": "-g0"}
+
+
+def build_environment(environment: Mapping[str, str], no_compiler: bool) -> dict[str, str]:
+    """What a sdist build adds to the environment it inherits."""
+    extra = {name: flags for name, flags in REPRODUCIBLE_FLAGS.items() if name not in environment}
+    if no_compiler:
+        extra.update(NO_COMPILER_ENV)
+    return extra
 
 
 def pip(*args: str) -> list[str]:

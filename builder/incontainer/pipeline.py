@@ -15,7 +15,7 @@ from .builds import build_pure_here, build_sdists
 from .bytecode import compile_tree
 from .cache import BuildCache, sources_scope
 from .crosspip import MARKERS_VARIABLE
-from .install import install_wheels
+from .install import claim_target, hand_over, install_wheels
 from .markers import foreign_marker_uses
 from .passes import (
     Outcome,
@@ -288,16 +288,20 @@ class Pipeline:
     def install(self) -> None:
         emit("step", step="install", message=f"installing {len(self.state.chosen)} wheels")
         wheels = [path for path, _how, _detail in self.state.chosen.values()]
-        os.makedirs(self.job.target_dir, exist_ok=True)
-        plan = install_wheels(wheels, self.job.target_dir)
+        claim_target(self.job.target_dir)
+        try:
+            plan = install_wheels(wheels, self.job.target_dir)
+            if self.job.compile_bytecode:
+                self.result.warnings += compile_tree(self.job.target_dir)
+        finally:
+            if self.job.output_owner:
+                hand_over(self.job.target_dir, self.job.output_owner)
         if plan.dropped:
             self.result.warnings.append(
                 f"left out {len(plan.dropped)} scripts/headers/data files that have no place "
                 "in a Lambda bundle"
             )
         self.record_packages()
-        if self.job.compile_bytecode:
-            self.result.warnings += compile_tree(self.job.target_dir)
 
     def record_packages(self) -> None:
         for name in sorted(self.state.chosen):

@@ -55,6 +55,8 @@ class Job:
     cross_markers: dict[str, str] | None = None
     cross_platforms: list[str] = field(default_factory=list)
     runs_on: str = "native"  # native | emulated | host: recorded per package as built_on
+    # "uid:gid" when target_dir is this machine's directory mounted from a rootful engine's host
+    output_owner: str | None = None
 
 
 def read_job(path: str) -> Job:
@@ -86,6 +88,7 @@ def read_job(path: str) -> Job:
         cross_markers=data.get("cross_markers"),
         cross_platforms=list(data.get("cross_platforms", [])),
         runs_on=str(data.get("runs_on", "native")),
+        output_owner=data.get("output_owner"),
     )
 
 

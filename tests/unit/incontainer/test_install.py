@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from builder.incontainer.install import InstallError, destination, install_wheels, plan_install
+from builder.incontainer.install import (
+    OUTPUT_TOKEN,
+    InstallError,
+    claim_target,
+    destination,
+    hand_over,
+    install_wheels,
+    plan_install,
+)
 from tests.support.fixture_packages import executable, pure_wheel, tagged_wheel, write_wheel
 
 
@@ -274,3 +282,26 @@ def test_install_creates_missing_target_directories(tmp_path: Path) -> None:
     install_wheels([str(wheel)], str(target))
     assert (target / "nested" / "a" / "b" / "c.py").read_text() == "C = 1\n"
     assert os.path.isdir(target / "nested-1.0.dist-info")
+
+
+def test_the_output_token_is_removed_before_installing(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / OUTPUT_TOKEN).write_text("planted by the host")
+    claim_target(str(target))
+    assert list(target.iterdir()) == []
+    claim_target(str(tmp_path / "new"))  # no token, no directory yet: both fine
+    assert (tmp_path / "new").is_dir()
+
+
+def test_hand_over_gives_every_file_and_directory_to_the_owner(tmp_path: Path) -> None:
+    # Only root may give files away; anyone else can test handing them to themselves.
+    uid, gid = (4242, 4343) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    target = tmp_path / "target"
+    wheel = pure_wheel(tmp_path, "alpha", extra_files={"alpha/sub/data.txt": "x"})
+    install_wheels([str(wheel)], str(target))
+    (target / "link").symlink_to("alpha")
+    hand_over(str(target), f"{uid}:{gid}")
+    paths = [target, *target.rglob("*")]
+    assert len(paths) > 5
+    assert {(p.lstat().st_uid, p.lstat().st_gid) for p in paths} == {(uid, gid)}

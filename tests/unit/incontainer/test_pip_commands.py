@@ -97,3 +97,11 @@ def test_without_requirement_drops_every_line_of_that_name_whatever_its_spelling
 def test_without_requirement_of_a_dependency_is_none() -> None:
     assert cmd.without_requirement("deprecated==1.2.13\n", "wrapt") is None
     assert cmd.without_requirement("/w/local/wrapt\n", "wrapt") is None
+
+
+def test_builds_drop_debug_info_unless_the_environment_sets_its_own_flags() -> None:
+    assert cmd.build_environment({}, no_compiler=False) == {"CFLAGS": "-g0", "CXXFLAGS": "-g0"}
+    mine = cmd.build_environment({"CFLAGS": "-O3 -g"}, no_compiler=False)
+    assert mine == {"CXXFLAGS": "-g0"}
+    without = cmd.build_environment({}, no_compiler=True)
+    assert without == {"CFLAGS": "-g0", "CXXFLAGS": "-g0", **cmd.NO_COMPILER_ENV}
