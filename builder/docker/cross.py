@@ -3,7 +3,7 @@
 pip under QEMU is slow (starting it takes about 2 s, and a resolve starts it many times), yet
 resolving, downloading, sorting and installing wheels need nothing of the target but its
 marker environment and wheel tags. So a native container of the same Python resolves for the
-target (``incontainer/crosspip``) with markers probed once from the target image, and only
+target (``incontainer/pip_shim``) with markers probed once from the target image, and only
 the sources that must be compiled go to an emulated container. A wheel-only build starts no
 emulated process at all. Both containers share the pipeline's work directory on a volume.
 """

@@ -30,8 +30,12 @@ def build_environment(environment: Mapping[str, str], no_compiler: bool) -> dict
     return extra
 
 
+# Every pip call goes through the shim (trimmed index pages; markers when cross-resolving).
+PIP_SHIM = f"{__package__}.pip_shim"
+
+
 def pip(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pip", *args]
+    return [sys.executable, "-m", PIP_SHIM, *args]
 
 
 NO_ISOLATION = ("--no-build-isolation",)
@@ -61,14 +65,10 @@ def cross_download_all(
     dest: str,
     target: Target,
     platforms: list[str],
-    shim: str,
     isolate: bool = True,
 ) -> list[str]:
-    """Pass 1 run natively for another machine: pip through the markers shim (crosspip)."""
-    return [
-        sys.executable,
-        "-m",
-        shim,
+    """Pass 1 run natively for another machine (the shim gives pip the target's markers)."""
+    return pip(
         "download",
         "--progress-bar",
         "off",
@@ -78,7 +78,7 @@ def cross_download_all(
         requirements_file,
         "--dest",
         dest,
-    ]
+    )
 
 
 def _pinned(spec_or_file: str, hashed: bool) -> list[str]:

@@ -14,7 +14,6 @@ from . import pip_commands as cmd
 from .builds import build_pure_here, build_sdists
 from .bytecode import compile_tree
 from .cache import BuildCache, sources_scope
-from .crosspip import MARKERS_VARIABLE
 from .install import claim_target, hand_over, install_wheels
 from .markers import foreign_marker_uses
 from .passes import (
@@ -27,6 +26,7 @@ from .passes import (
     metadata_failure,
     missing_from_download_failure,
 )
+from .pip_shim import MARKERS_VARIABLE, WHEEL_MACHINE_VARIABLE
 from .protocol import Job, MissingPackage, PackageResult, PipelineFailure, Result, emit
 from .state import Sorted, load_state, save_state
 from .tags import (
@@ -67,6 +67,7 @@ class Pipeline:
     def pip(self, argv: list[str], extra_env: dict[str, str] | None = None) -> Outcome:
         env = self.pip_env()
         env.update(extra_env or {})
+        env[WHEEL_MACHINE_VARIABLE] = self.job.target.machine
         if self.job.cross_markers is not None:
             env[MARKERS_VARIABLE] = json.dumps(self.job.cross_markers)
         return self.run(argv, env)
@@ -87,7 +88,6 @@ class Pipeline:
                 dest,
                 self.job.target,
                 self.job.cross_platforms,
-                f"{__package__}.crosspip",
                 isolate,
             )
         return cmd.download_all(requirements, dest, isolate)

@@ -50,7 +50,7 @@ class Job:
     allow_builds: bool = True
     compile_bytecode: bool = False
     verbose: bool = False
-    # Resolving for another machine (see crosspip): the target's marker environment, and the
+    # Resolving for another machine (see pip_shim): the target's marker environment, and the
     # platform tags pip in the target image would accept. Builds are then left to that image.
     cross_markers: dict[str, str] | None = None
     cross_platforms: list[str] = field(default_factory=list)

@@ -127,6 +127,22 @@ def local_glibc() -> tuple[int, int]:
         return (0, 0)
 
 
+def could_run_on(filename: str, machine: str) -> bool:
+    """False only for a wheel that no Linux on ``machine`` can install: every platform tag
+    names another OS, libc or architecture. Anything else (sdists, odd names) is kept for pip
+    to judge."""
+    if not filename.lower().endswith(".whl"):
+        return True
+    parts = filename[:-4].split("-")
+    if len(parts) not in (5, 6):
+        return True
+    return any(
+        platform == "any"
+        or (platform.startswith(("linux_", "manylinux")) and platform.endswith("_" + machine))
+        for platform in parts[-1].lower().split(".")
+    )
+
+
 def is_pure(dist: DistFile) -> bool:
     """A wheel that runs on any machine: no ABI, platform ``any``."""
     return dist.is_wheel and all(abi == "none" and plat == "any" for _i, abi, plat in dist.tags)

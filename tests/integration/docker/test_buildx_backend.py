@@ -126,9 +126,11 @@ def test_buildx_writes_the_docker_backends_bytes_and_never_the_password(
     project = tmp_path / "project"
     project.mkdir()
     (project / "app.py").write_text("import purepkg\n\ndef handler(event, context):\n    pass\n")
-    # Wheels only: a compiled sdist differs between any two builds, whatever the backend (pip
-    # builds in a random /tmp/pip-req-build-* directory, which ends up in the debug info).
-    (project / "requirements.txt").write_text("needspure==1.0\nm224pkg==1.0\nmarkerparent==1.0\n")
+    # cextpkg is compiled by each backend: sdists build without debug info, which would hold
+    # pip's random build directory, so both builds give the same .so.
+    (project / "requirements.txt").write_text(
+        "needspure==1.0\nm224pkg==1.0\nmarkerparent==1.0\ncextpkg==1.0\n"
+    )
     common = [
         str(project),
         "--runtime",
@@ -170,7 +172,11 @@ def test_buildx_writes_the_docker_backends_bytes_and_never_the_password(
         "purepkg",
         "m224pkg",
         "markerparent",
+        "cextpkg",
     }
+    assert next(p for p in target["packages"] if p["name"] == "cextpkg")["how"] == (
+        "built-from-sdist"
+    )
     assert "building with buildx (builder default, linux/amd64)" in by_buildx.stderr
     log = tmp_path / "buildx.log"
     assert any("Successfully" in line for line in progress_lines(log))  # pip's own output

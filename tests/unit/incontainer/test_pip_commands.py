@@ -14,8 +14,8 @@ def _values(argv: list[str], flag: str) -> list[str]:
     return [argv[i + 1] for i, arg in enumerate(argv) if arg == flag]
 
 
-def test_every_command_runs_pip_of_this_interpreter() -> None:
-    assert cmd.pip("list") == [sys.executable, "-m", "pip", "list"]
+def test_every_command_runs_pip_of_this_interpreter_through_the_shim() -> None:
+    assert cmd.pip("list") == [sys.executable, "-m", "builder.incontainer.pip_shim", "list"]
 
 
 def test_first_pass_downloads_the_whole_requirements_file() -> None:

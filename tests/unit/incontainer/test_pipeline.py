@@ -17,6 +17,7 @@ from builder.incontainer import pip_commands
 from builder.incontainer import pipeline as pipeline_module
 from builder.incontainer.cache import BuildCache
 from builder.incontainer.passes import Outcome
+from builder.incontainer.pip_shim import WHEEL_MACHINE_VARIABLE
 from builder.incontainer.pipeline import Pipeline
 from builder.incontainer.protocol import EVENT_PREFIX, Job, PipelineFailure, Result
 from builder.incontainer.tags import Target, explicit_platforms, parse_filename
@@ -51,7 +52,7 @@ def _value_after(argv: list[str], flag: str) -> str:
 
 def _classify(argv: list[str], env: dict[str, str]) -> tuple[str, str, str]:
     """Which pass a pip command line belongs to, about which package, writing where."""
-    assert argv[1] == "-m" and argv[2] in ("pip", "builder.incontainer.crosspip"), argv
+    assert argv[1] == "-m" and argv[2] == "builder.incontainer.pip_shim", argv
     if argv[3:5] == ["index", "versions"]:
         return "index", argv[5], ""
     if argv[3] == "wheel":
@@ -626,14 +627,14 @@ def test_cache_joins_the_configured_find_links_and_keeps_downloads(
     assert (scoped / "purepkg-1.0-py3-none-any.whl").is_file()
 
 
-def test_without_a_cache_pip_gets_the_job_environment_unchanged(
+def test_without_a_cache_pip_gets_the_job_environment_and_the_target_machine(
     tmp_path: Path, stock: Path
 ) -> None:
     pip = FakePip()
     pip.on("download-all", "*", pure_wheel(stock, "purepkg"))
     env = {"PIP_INDEX_URL": "https://index.example/simple", "PIP_FIND_LINKS": "/mine"}
     _execute(_job(tmp_path, pip_env=env), pip)
-    assert pip.calls[0].env == env
+    assert pip.calls[0].env == {**env, WHEEL_MACHINE_VARIABLE: "x86_64"}
 
 
 # --- local projects --------------------------------------------------------------------------

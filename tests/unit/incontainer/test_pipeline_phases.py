@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from builder.incontainer.builds import has_native_sources
-from builder.incontainer.crosspip import MARKERS_VARIABLE
+from builder.incontainer.pip_shim import MARKERS_VARIABLE
 from builder.incontainer.pipeline import Pipeline
 from builder.incontainer.protocol import Job
 from builder.incontainer.tags import Target, explicit_platforms
@@ -46,7 +46,7 @@ def test_wheel_only_resolution_finishes_natively_through_the_markers_shim(
     assert result.status == "ok" and result.pending == []
     assert where(result) == {"purepkg": ("wheel", "native"), "fastc": ("wheel", "native")}
     [call] = pip.calls
-    assert call.argv[2] == "builder.incontainer.crosspip"
+    assert call.argv[2] == "builder.incontainer.pip_shim"
     assert _value_after(call.argv, "--python-version") == "3.11"
     assert "manylinux_2_17_aarch64" in call.argv and "manylinux_2_17_x86_64" not in call.argv
     assert json.loads(call.env[MARKERS_VARIABLE]) == MARKERS

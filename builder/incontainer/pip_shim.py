@@ -1,0 +1,94 @@
+"""pip with two adjustments, run as ``python -m <pipeline>.pip_shim ARGS`` for every pip call.
+
+Trimming index pages (``WHEEL_MACHINE_VARIABLE``): a project page lists every wheel of every
+release for every platform (pydantic-core: ~18,000 files), and pip builds and evaluates a link
+for each, which is most of a wheel-only resolve's time. Wheels that no pass could ever pick for
+a Linux target of this machine (Windows, macOS, musl, other architectures) are dropped as the
+page is read. pip would reject each of them anyway, so its choices and messages do not change;
+the web workload's resolve went from 1.0 s to 0.6 s.
+
+Resolving for another machine (``MARKERS_VARIABLE``): pip's ``--platform``/``--abi``/
+``--python-version`` choose wheels for a target, but pip still evaluates environment markers
+for the machine it runs on, and refuses those options unless sdists are excluded. Here the
+markers come from the target image (probed once by the host) and the refusal is lifted, so a
+native pip resolves exactly what pip inside the target would, and sdists are downloaded (their
+metadata prepared natively) to be built in the target later.
+
+Both patch pip's internals, so each checks that what it replaces exists: a pip that has moved
+them runs unpatched (slower, never different).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import sys
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .tags import could_run_on
+
+MARKERS_VARIABLE = "LAMBDA_BUILDER_TARGET_MARKERS"
+WHEEL_MACHINE_VARIABLE = "LAMBDA_BUILDER_WHEEL_MACHINE"
+
+
+def patch_markers(markers: dict[str, str]) -> None:
+    from pip._internal.cli import cmdoptions
+    from pip._vendor.packaging import markers as pip_markers
+
+    def target_environment() -> dict[str, str]:
+        return dict(markers)
+
+    # Marker.evaluate looks default_environment up at call time: every marker pip evaluates
+    # (requirements files, Requires-Dist of every candidate) sees the target.
+    pip_markers.default_environment = target_environment  # type: ignore[assignment]
+
+    def allow_sdists(options: object, check_target: bool = False) -> None:
+        return None
+
+    cmdoptions.check_dist_restriction = allow_sdists
+
+
+def patch_links(machine: str) -> None:
+    """Index entries for wheels that cannot run on ``machine``'s Linux are never made links."""
+    try:
+        from pip._internal.models.link import Link
+    except ImportError:
+        return
+    from_json = getattr(Link, "from_json", None)
+    if from_json is not None:
+        json_original = from_json.__func__
+
+        def trimmed_json(cls: Any, file: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            if not could_run_on(str(file.get("filename", "")), machine):
+                return None
+            return json_original(cls, file, *args, **kwargs)
+
+        Link.from_json = classmethod(trimmed_json)  # type: ignore[method-assign,assignment]
+    from_element = getattr(Link, "from_element", None)
+    if from_element is not None:
+        element_original = from_element.__func__
+
+        def trimmed_element(cls: Any, attributes: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            path = urlsplit(str(attributes.get("href") or "")).path
+            if not could_run_on(unquote(posixpath.basename(path)), machine):
+                return None
+            return element_original(cls, attributes, *args, **kwargs)
+
+        Link.from_element = classmethod(trimmed_element)  # type: ignore[method-assign,assignment]
+
+
+def main(argv: list[str]) -> int:
+    machine = os.environ.get(WHEEL_MACHINE_VARIABLE)
+    if machine:
+        patch_links(machine)
+    if MARKERS_VARIABLE in os.environ:
+        patch_markers(json.loads(os.environ[MARKERS_VARIABLE]))
+    from pip._internal.cli.main import main as pip_main
+
+    return int(pip_main(argv) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

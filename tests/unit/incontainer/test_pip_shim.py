@@ -1,0 +1,101 @@
+"""Index pages trimmed of wheels no Linux of the target's machine can install, inside pip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from pip._internal.index.collector import IndexContent, parse_links
+from pip._internal.models.link import Link
+
+from builder.incontainer.pip_shim import patch_links
+from builder.incontainer.tags import could_run_on
+
+KEPT_ON_X86_64 = [
+    "pydantic_core-2.27.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "numpy-2.2.1-cp311-cp311-manylinux_2_28_x86_64.whl",  # newer glibc: sorted later, not here
+    "netifaces-0.11.0-cp311-cp311-linux_x86_64.whl",
+    "idna-3.10-py3-none-any.whl",
+    "pkg-1.0-1build-py3-none-any.whl",  # a build tag
+    "PKG-1.0-CP311-CP311-MANYLINUX2014_X86_64.WHL",
+    "netifaces-0.11.0.tar.gz",
+    "odd.whl",  # not a wheel name pip understands: pip decides
+]
+DROPPED_ON_X86_64 = [
+    "pydantic_core-2.27.2-cp311-cp311-win_amd64.whl",
+    "pydantic_core-2.27.2-cp311-cp311-macosx_10_12_x86_64.macosx_11_0_arm64.whl",
+    "pydantic_core-2.27.2-cp311-cp311-musllinux_1_1_x86_64.whl",
+    "pydantic_core-2.27.2-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+    "pydantic_core-2.27.2-pp310-pypy310_pp73-manylinux_2_17_i686.whl",
+]
+
+
+@pytest.mark.parametrize("filename", KEPT_ON_X86_64)
+def test_linux_wheels_of_the_machine_and_everything_else_are_kept(filename: str) -> None:
+    assert could_run_on(filename, "x86_64")
+
+
+@pytest.mark.parametrize("filename", DROPPED_ON_X86_64)
+def test_wheels_for_other_systems_and_machines_are_dropped(filename: str) -> None:
+    assert not could_run_on(filename, "x86_64")
+
+
+def test_the_machine_decides_which_linux_wheels_stay() -> None:
+    arm = "pydantic_core-2.27.2-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
+    assert could_run_on(arm, "aarch64") and not could_run_on(arm, "x86_64")
+
+
+@pytest.fixture
+def patched() -> Iterator[None]:
+    saved = Link.__dict__["from_json"], Link.__dict__["from_element"]
+    patch_links("x86_64")
+    try:
+        yield
+    finally:
+        Link.from_json, Link.from_element = saved  # type: ignore[method-assign]
+
+
+def _page(names: list[str]) -> tuple[IndexContent, IndexContent]:
+    url = "https://index.example/simple/pkg/"
+    files = ",".join(f'{{"filename": "{n}", "url": "../../f/{n}", "hashes": {{}}}}' for n in names)
+    as_json = IndexContent(
+        f'{{"meta": {{"api-version": "1.0"}}, "name": "pkg", "files": [{files}]}}'.encode(),
+        "application/vnd.pypi.simple.v1+json",
+        "utf-8",
+        url,
+        cache_link_parsing=False,  # pip memoises parsed pages; each test parses afresh
+    )
+    anchors = "".join(f'<a href="../../f/{n}#sha256=00">{n}</a>' for n in names)
+    as_html = IndexContent(
+        f"<html><body>{anchors}</body></html>".encode(),
+        "text/html",
+        "utf-8",
+        url,
+        cache_link_parsing=False,
+    )
+    return as_json, as_html
+
+
+def test_pip_reads_only_the_kept_entries_of_json_and_html_pages(patched: None) -> None:
+    names = KEPT_ON_X86_64[:4] + DROPPED_ON_X86_64
+    for page in _page(names):
+        assert [link.filename for link in parse_links(page)] == KEPT_ON_X86_64[:4]
+
+
+def test_an_unpatched_pip_reads_every_entry() -> None:
+    names = KEPT_ON_X86_64[:4] + DROPPED_ON_X86_64
+    for page in _page(names):
+        assert len(list(parse_links(page))) == len(names)
+
+
+def test_the_shim_runs_pip_with_its_arguments() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "builder.incontainer.pip_shim", "--version"],
+        capture_output=True,
+        text=True,
+        env={"LAMBDA_BUILDER_WHEEL_MACHINE": "x86_64", "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("pip ")
