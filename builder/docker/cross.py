@@ -104,7 +104,8 @@ def target_probe(
         target=target,
         ui=ui,
     ) as box:
-        code, lines = box.run([PYTHON, "-c", MARKERS_SCRIPT])
+        # -I -S: no site-packages, no environment; under QEMU each import saved counts.
+        code, lines = box.run([PYTHON, "-I", "-S", "-c", MARKERS_SCRIPT])
     try:
         data = dict(json.loads(lines[-1]))
     except (IndexError, ValueError):
