@@ -12,6 +12,7 @@ otherwise hash 100 MB every time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -206,9 +207,7 @@ class BuildStore:
                 moved = True
             except OSError:
                 shutil.copytree(tree, staging / "tree", symlinks=True)
-            files = {
-                relative: _file_digest(path) for relative, path in _tree_files(staging / "tree")
-            }
+            files, verified = _digest_settled(staging / "tree")
             manifest = {
                 "schema": STORE_SCHEMA,
                 "key": key,
@@ -219,6 +218,7 @@ class BuildStore:
             }
             (staging / "result.json").write_text(result.model_dump_json(), encoding="utf-8")
             (staging / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+            (staging / VERIFIED_FILE).write_text(json.dumps(verified), encoding="utf-8")
             try:
                 os.rename(staging, self.entry_dir(key))
             except OSError:
@@ -278,6 +278,25 @@ class BuildStore:
         if parent.is_dir():
             stale += [p for p in parent.glob("builds-v*") if p != self.root]
         return stale
+
+
+def _digest_settled(tree: Path) -> tuple[dict[str, str], dict[str, object]]:
+    """Every file's sha256, and the verified record of this very check.
+
+    The files were written a moment ago, inside the racy window, so the first lookup would
+    hash them all again (100 MB for numpy and pandas). Their mtime is first set a few seconds
+    into the past: a write after that (even during the hashing) gives a new mtime, which the
+    next lookup sees as a change, so the record stays as safe as one made later.
+    """
+    settled_ns = time.time_ns() - 2 * _RACY_NS
+    files, stamps = {}, {}
+    for relative, path in _tree_files(tree):
+        # A file not ours to touch is simply hashed again on the first lookup.
+        with contextlib.suppress(OSError):
+            os.utime(path, ns=(settled_ns, settled_ns), follow_symlinks=False)
+        files[relative] = _file_digest(path)
+        stamps[relative] = _stamp(path.stat())
+    return files, {"at": time.time_ns(), "files": stamps}
 
 
 def _stamp(stat: os.stat_result) -> list[int]:

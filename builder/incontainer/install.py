@@ -9,6 +9,7 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -196,7 +197,12 @@ def _write_batch(
     with zipfile.ZipFile(wheel) as archive:
         for dest, member in items:
             info = archive.getinfo(member)
-            data = archive.read(info)
+            try:
+                data = archive.read(info)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                raise InstallError(
+                    f"{os.path.basename(wheel)} is damaged: {member}: {error}"
+                ) from None
             path = os.path.join(target_dir, *dest.split("/"))
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as stream:

@@ -210,6 +210,15 @@ def test_file_that_is_not_a_zip_raises_install_error_naming_it(tmp_path: Path) -
         install_wheels([str(broken)], str(tmp_path / "target"))
 
 
+def test_a_member_whose_bytes_do_not_match_its_crc_raises_install_error(tmp_path: Path) -> None:
+    payload = b"VALUE = 'the original bytes of this module'\n"
+    wheel = Path(_raw_wheel(tmp_path / "pkg-1.0-py3-none-any.whl", {"pkg/mod.py": payload}))
+    data = wheel.read_bytes()
+    wheel.write_bytes(data.replace(payload, payload.upper(), 1))  # stored, so findable
+    with pytest.raises(InstallError, match=r"pkg-1\.0-py3-none-any\.whl.*pkg/mod\.py"):
+        install_wheels([str(wheel)], str(tmp_path / "target"))
+
+
 def _read_record(path: Path) -> list[list[str]]:
     with path.open(newline="") as stream:
         return list(csv.reader(stream))
