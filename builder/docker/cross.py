@@ -10,7 +10,10 @@ emulated process at all. Both containers share the pipeline's work directory on 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import tarfile
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -21,9 +24,11 @@ import docker.errors
 
 from builder.architectures import Architecture
 from builder.config import BuildConfig
+from builder.docker.container import LABEL as BUILD_LABEL
 from builder.docker.container import BuildContainer
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import Engine
+from builder.docker.image import definition_dir
 from builder.docker.runtime_python import PYTHON
 from builder.errors import DockerError
 from builder.events import relay_line
@@ -34,30 +39,10 @@ from builder.runtimes import Runtime
 from builder.ui import BuildUI
 
 WORK_LABEL = "org.lambda-builder.work"
-# The target's marker environment as pip computes it, and its glibc (for the wheel tags pip
-# there would accept). Standard library only: it runs on the bare base image.
-MARKERS_SCRIPT = """
-import json, os, platform, sys
-def text(info):
-    version = "%d.%d.%d" % (info.major, info.minor, info.micro)
-    if info.releaselevel != "final":
-        version += info.releaselevel[0] + str(info.serial)
-    return version
-glibc = (os.confstr("CS_GNU_LIBC_VERSION") or "glibc 0.0").split()[-1]
-print(json.dumps({"glibc": glibc, "markers": {
-    "implementation_name": sys.implementation.name,
-    "implementation_version": text(sys.implementation.version),
-    "os_name": os.name,
-    "platform_machine": platform.machine(),
-    "platform_release": platform.release(),
-    "platform_system": platform.system(),
-    "platform_version": platform.version(),
-    "python_full_version": platform.python_version(),
-    "platform_python_implementation": platform.python_implementation(),
-    "python_version": ".".join(platform.python_version_tuple()[:2]),
-    "sys_platform": sys.platform,
-}}))
-"""
+# The script printing the target's markers and glibc (images/target-facts.py), and where the
+# builder image keeps its output, computed when that image was built.
+FACTS_SCRIPT = "images/target-facts.py"
+FACTS_FILE = "/opt/lambda-builder/target-facts.json"
 
 
 def native_architecture(engine: Engine) -> Architecture | None:
@@ -83,8 +68,10 @@ def target_probe(
     cache_root: Path | None,
     ui: BuildUI,
     target: str,
+    builder_tag: str | None = None,
 ) -> dict[str, object]:
-    """Markers and glibc of the target image: probed once (emulated), then read from disk."""
+    """Markers and glibc of the target image, from the first of: this machine's record, the
+    target's builder image (computed when it was built: nothing runs), an emulated probe."""
     image_id = engine.client.images.get(base_image).id or base_image
     name = image_id.replace(":", "-").replace("/", "-") + ".json"
     path = cache_root / "markers" / name if cache_root else None
@@ -93,6 +80,46 @@ def target_probe(
             return dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         pass
+    data = facts_in_image(engine, builder_tag, architecture) if builder_tag else None
+    if data is None:
+        data = _probe(engine, base_image, architecture, ui, target)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data), encoding="utf-8")
+    return data
+
+
+def facts_in_image(
+    engine: Engine, image: str, architecture: Architecture
+) -> dict[str, object] | None:
+    """The facts file of a builder image, read from a container that is created, never
+    started (no emulation); None when the image or its file is missing."""
+    try:
+        container = engine.client.containers.create(
+            image,
+            command=["true"],
+            platform=architecture.docker_platform,
+            labels={BUILD_LABEL: "target facts"},
+        )
+    except docker.errors.DockerException:
+        return None
+    try:
+        chunks, _stat = container.get_archive(FACTS_FILE)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+            member = archive.extractfile(archive.getmembers()[0])
+            data = dict(json.loads(member.read())) if member is not None else {}
+    except (docker.errors.DockerException, tarfile.TarError, IndexError, ValueError):
+        return None
+    finally:
+        with contextlib.suppress(docker.errors.DockerException):
+            container.remove(force=True)
+    return data if isinstance(data.get("markers"), dict) else None
+
+
+def _probe(
+    engine: Engine, base_image: str, architecture: Architecture, ui: BuildUI, target: str
+) -> dict[str, object]:
+    script = (definition_dir() / FACTS_SCRIPT).read_text(encoding="utf-8")
     ui.step(target, f"probing {base_image} for its environment markers (once)")
     with BuildContainer(
         engine,
@@ -105,7 +132,7 @@ def target_probe(
         ui=ui,
     ) as box:
         # -I -S: no site-packages, no environment; under QEMU each import saved counts.
-        code, lines = box.run([PYTHON, "-I", "-S", "-c", MARKERS_SCRIPT])
+        code, lines = box.run([PYTHON, "-I", "-S", "-c", script])
     try:
         data = dict(json.loads(lines[-1]))
     except (IndexError, ValueError):
@@ -116,9 +143,6 @@ def target_probe(
             target=target,
             hint="the image needs /var/lang/bin/python3",
         )
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data), encoding="utf-8")
     return data
 
 

@@ -263,7 +263,9 @@ def plan_images(
             )
         else:
             target_tag = builder_image_tag(engine, base_image, architecture)
-            probed = target_probe(engine, base_image, architecture, probe_cache, ui, target)
+            probed = target_probe(
+                engine, base_image, architecture, probe_cache, ui, target, target_tag
+            )
             markers = probed["markers"]
             assert isinstance(markers, dict)
             machine, version = markers.get("platform_machine"), markers.get("python_version")

@@ -11,6 +11,11 @@ from typing import Any
 import docker
 import pytest
 
+from builder.architectures import Architecture
+from builder.docker.cross import facts_in_image, target_probe
+from builder.docker.engine import connect
+from builder.docker.image import ensure_builder_image
+from builder.ui import NullUI
 from tests.support.standins import ensure_standin
 
 pytestmark = [pytest.mark.docker, pytest.mark.emulation]
@@ -36,6 +41,14 @@ def build(cli: Any, root: Path, requirements: str, template: str) -> tuple[Any, 
     assert result.returncode == 0, result.stderr
     [target] = json.loads(report.read_text())["targets"]
     return result, target
+
+
+class RecordingUI(NullUI):
+    def __init__(self, steps: list[str]) -> None:
+        self.steps = steps
+
+    def step(self, target: str, message: str) -> None:
+        self.steps.append(message)
 
 
 def work_volumes() -> set[str]:
@@ -87,3 +100,27 @@ def test_sdists_are_compiled_in_the_emulated_image_and_nothing_else_is(
     header = so.read_bytes()[:20]
     assert struct.unpack("<H", header[18:20])[0] == EM_AARCH64
     assert work_volumes() == before  # the shared work volume is gone
+
+
+def test_target_facts_come_from_its_builder_image_or_an_emulated_probe(tmp_path: Path) -> None:
+    """The builder image keeps the facts computed when it was built: reading them starts
+    nothing. Without that image, the base image itself is probed under emulation."""
+    engine = connect()
+    base = ensure_standin("python3.11", "arm64")
+    builder_image = ensure_builder_image(engine, base, Architecture.ARM64, NullUI(), "t")
+    assert facts_in_image(engine, base, Architecture.ARM64) is None  # no facts file there
+    assert facts_in_image(engine, "lambda-builder/builder:absent", Architecture.ARM64) is None
+
+    steps: list[str] = []
+    ui = RecordingUI(steps)
+    from_image = target_probe(
+        engine, base, Architecture.ARM64, tmp_path / "a", ui, "t", builder_image
+    )
+    assert steps == []
+    probed = target_probe(engine, base, Architecture.ARM64, tmp_path / "b", ui, "t", None)
+    assert steps == [f"probing {base} for its environment markers (once)"]
+    assert from_image == probed
+    assert probed["markers"]["platform_machine"] == "aarch64"  # type: ignore[index]
+    # Kept on disk: the next build reads neither the image nor the emulator.
+    [record] = (tmp_path / "b" / "markers").iterdir()
+    assert json.loads(record.read_text()) == probed
