@@ -58,24 +58,24 @@ def patched() -> Iterator[None]:
 
 
 def _page(names: list[str]) -> tuple[IndexContent, IndexContent]:
-    url = "https://index.example/simple/pkg/"
+    """One project page as PEP 691 JSON and as PEP 503 HTML."""
     files = ",".join(f'{{"filename": "{n}", "url": "../../f/{n}", "hashes": {{}}}}' for n in names)
-    as_json = IndexContent(
-        f'{{"meta": {{"api-version": "1.0"}}, "name": "pkg", "files": [{files}]}}'.encode(),
-        "application/vnd.pypi.simple.v1+json",
-        "utf-8",
-        url,
-        cache_link_parsing=False,  # pip memoises parsed pages; each test parses afresh
-    )
     anchors = "".join(f'<a href="../../f/{n}#sha256=00">{n}</a>' for n in names)
-    as_html = IndexContent(
-        f"<html><body>{anchors}</body></html>".encode(),
-        "text/html",
-        "utf-8",
-        url,
-        cache_link_parsing=False,
+    bodies = {
+        "application/vnd.pypi.simple.v1+json": (
+            f'{{"meta": {{"api-version": "1.0"}}, "name": "pkg", "files": [{files}]}}'
+        ),
+        "text/html": f"<html><body>{anchors}</body></html>",
+    }
+    as_json, as_html = (
+        # pip memoises parsed pages: each test parses afresh.
+        IndexContent(body.encode(), kind, "utf-8", URL, cache_link_parsing=False)
+        for kind, body in bodies.items()
     )
     return as_json, as_html
+
+
+URL = "https://index.example/simple/pkg/"
 
 
 def test_pip_reads_only_the_kept_entries_of_json_and_html_pages(patched: None) -> None:
