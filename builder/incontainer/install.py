@@ -28,6 +28,7 @@ class InstallPlan:
 
     files: dict[str, tuple[str, str]] = field(default_factory=dict)  # dest -> (wheel, member)
     dropped: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # dest -> uncompressed bytes
 
 
 def destination(member: str) -> str | None:
@@ -77,6 +78,7 @@ def plan_install(wheels: list[str]) -> InstallPlan:
         if len(owners) > 1:
             _check_same_content(dest, owners)
         plan.files[dest] = (first, info.filename)
+        plan.sizes[dest] = info.file_size
     return plan
 
 
@@ -174,13 +176,11 @@ def _batches(plan: InstallPlan) -> list[tuple[str, list[tuple[str, str]]]]:
         by_wheel.setdefault(wheel, []).append((dest, member))
     batches: list[tuple[int, str, list[tuple[str, str]]]] = []
     for wheel, items in by_wheel.items():
-        with zipfile.ZipFile(wheel) as archive:
-            sizes = {info.filename: info.file_size for info in archive.infolist()}
         batch: list[tuple[str, str]] = []
         size = 0
         for dest, member in items:
             batch.append((dest, member))
-            size += sizes[member]
+            size += plan.sizes[dest]
             if size >= _BATCH_BYTES:
                 batches.append((size, wheel, batch))
                 batch, size = [], 0

@@ -56,27 +56,28 @@ def patch_links(machine: str) -> None:
         from pip._internal.models.link import Link
     except ImportError:
         return
-    from_json = getattr(Link, "from_json", None)
-    if from_json is not None:
-        json_original = from_json.__func__
 
-        def trimmed_json(cls: Any, file: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            if not could_run_on(str(file.get("filename", "")), machine):
-                return None
-            return json_original(cls, file, *args, **kwargs)
+    def json_filename(file: dict[str, Any]) -> str:
+        return str(file.get("filename", ""))
 
-        Link.from_json = classmethod(trimmed_json)  # type: ignore[method-assign,assignment]
-    from_element = getattr(Link, "from_element", None)
-    if from_element is not None:
-        element_original = from_element.__func__
+    def anchor_filename(attributes: dict[str, Any]) -> str:
+        path = urlsplit(str(attributes.get("href") or "")).path
+        return unquote(posixpath.basename(path))
 
-        def trimmed_element(cls: Any, attributes: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            path = urlsplit(str(attributes.get("href") or "")).path
-            if not could_run_on(unquote(posixpath.basename(path)), machine):
-                return None
-            return element_original(cls, attributes, *args, **kwargs)
+    # PEP 691 JSON pages and PEP 503 HTML pages: pip skips an entry its parser returns None for.
+    for name, filename in (("from_json", json_filename), ("from_element", anchor_filename)):
+        parser = getattr(Link, name, None)
+        if parser is not None:
+            setattr(Link, name, classmethod(_trimmed(parser.__func__, filename, machine)))
 
-        Link.from_element = classmethod(trimmed_element)  # type: ignore[method-assign,assignment]
+
+def _trimmed(parse: Any, filename: Any, machine: str) -> Any:
+    def trimmed(cls: Any, entry: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if not could_run_on(filename(entry), machine):
+            return None
+        return parse(cls, entry, *args, **kwargs)
+
+    return trimmed
 
 
 def main(argv: list[str]) -> int:
