@@ -4,28 +4,33 @@ An entry is keyed by a hash of the prepared workspace (job, flattened requiremen
 local inputs, the pipeline program) and the identity of what runs it (tool version, builder
 image or host Python). Entries are written beside the store and renamed into place, so a reader
 sees a whole entry or none; every file's sha256 is checked before an entry is used, so a
-truncated or altered entry is rebuilt, never shipped. As git does with its index, a file whose
-size, mtime and inode are what they were at the last check (and not so recent that a change
-could hide in the same clock tick) is not read again: a warm build of numpy and pandas would
-otherwise hash 100 MB every time.
+truncated or altered entry is rebuilt, never shipped (entry_files.py: how, without reading
+unchanged files again).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.credentials import without_credentials
+from builder.host.entry_files import (
+    VERIFIED_FILE,
+    CorruptEntryError,
+    digest_settled,
+    file_digest,
+    tree_files,
+    verify,
+)
 from builder.job import PipelineResult
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
@@ -36,9 +41,6 @@ ENTRY_DIR = f"builds-v{STORE_SCHEMA}"
 # Job fields that change how a run looks, not what it produces.
 # Where the tree is written and who owns it there do not change what is in it.
 _NEUTRAL_JOB_FIELDS = ("verbose", "cache_dir", "target_dir", "output_owner")
-_CHUNK = 1 << 20
-VERIFIED_FILE = "verified.json"  # per entry: each file's stat when its hash last matched
-_RACY_NS = 2_000_000_000  # changed this close to the last check: hash it again
 
 
 def default_cache_dir() -> Path:
@@ -91,31 +93,6 @@ def open_store(config: BuildConfig) -> BuildStore | None:
     return BuildStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
 
 
-def _tree_files(root: Path, *, bytecode: bool = True) -> Iterator[tuple[str, Path]]:
-    """Every file below ``root``, sorted; key material leaves out the bytecode a local run may
-    leave, but an entry keeps it (--compile-bytecode ships it), so it is verified like the rest.
-    """
-    found: list[tuple[str, Path]] = []
-    for directory, subdirs, names in os.walk(root):
-        if not bytecode and "__pycache__" in subdirs:
-            subdirs.remove("__pycache__")
-        base = Path(directory)
-        prefix = base.relative_to(root).as_posix()
-        for name in names:
-            path = base / name
-            if path.is_file():
-                found.append((name if prefix == "." else f"{prefix}/{name}", path))
-    yield from sorted(found)
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_key(
     workspace_dir: Path,
     run_root: str,
@@ -136,11 +113,11 @@ def build_key(
     roots += [(str(path), path) for path in local_paths]  # host mode reads them in place
     for label, root in roots:
         if root.is_file():
-            digest.update(f"{label}\0{_file_digest(root)}\0".encode())
+            digest.update(f"{label}\0{file_digest(root)}\0".encode())
             continue
-        for relative, path in _tree_files(root, bytecode=False) if root.is_dir() else ():
+        for relative, path in tree_files(root, bytecode=False) if root.is_dir() else ():
             mode = "x" if os.access(path, os.X_OK) else "-"
-            digest.update(f"{label}/{relative}\0{mode}{_file_digest(path)}\0".encode())
+            digest.update(f"{label}/{relative}\0{mode}{file_digest(path)}\0".encode())
     return digest.hexdigest()
 
 
@@ -163,10 +140,6 @@ class CacheHit:
     created: float
 
 
-class CorruptEntryError(Exception):
-    """A stored entry does not match its manifest."""
-
-
 class BuildStore:
     """Entries under ``<root>/builds-v1/<key>``: ``tree/``, ``result.json``, ``manifest.json``."""
 
@@ -183,7 +156,7 @@ class BuildStore:
             return None, None
         try:
             manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
-            _verify(entry / "tree", manifest["files"], entry / VERIFIED_FILE)
+            verify(entry / "tree", manifest["files"], entry / VERIFIED_FILE)
             result = PipelineResult.model_validate_json(
                 (entry / "result.json").read_text(encoding="utf-8")
             )
@@ -207,7 +180,7 @@ class BuildStore:
                 moved = True
             except OSError:
                 shutil.copytree(tree, staging / "tree", symlinks=True)
-            files, verified = _digest_settled(staging / "tree")
+            files, verified = digest_settled(staging / "tree")
             manifest = {
                 "schema": STORE_SCHEMA,
                 "key": key,
@@ -251,7 +224,7 @@ class BuildStore:
             try:
                 manifest_path = entry / "manifest.json"
                 manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-                size = sum(p.stat().st_size for _r, p in _tree_files(entry / "tree"))
+                size = sum(p.stat().st_size for _r, p in tree_files(entry / "tree"))
                 last_used = manifest_path.stat().st_mtime
             except (OSError, ValueError):
                 manifest, size, last_used = {}, 0, 0.0
@@ -278,69 +251,6 @@ class BuildStore:
         if parent.is_dir():
             stale += [p for p in parent.glob("builds-v*") if p != self.root]
         return stale
-
-
-def _digest_settled(tree: Path) -> tuple[dict[str, str], dict[str, object]]:
-    """Every file's sha256, and the verified record of this very check.
-
-    The files were written a moment ago, inside the racy window, so the first lookup would
-    hash them all again (100 MB for numpy and pandas). Their mtime is first set a few seconds
-    into the past: a write after that (even during the hashing) gives a new mtime, which the
-    next lookup sees as a change, so the record stays as safe as one made later.
-    """
-    settled_ns = time.time_ns() - 2 * _RACY_NS
-    files, stamps = {}, {}
-    for relative, path in _tree_files(tree):
-        # A file not ours to touch is simply hashed again on the first lookup.
-        with contextlib.suppress(OSError):
-            os.utime(path, ns=(settled_ns, settled_ns), follow_symlinks=False)
-        files[relative] = _file_digest(path)
-        stamps[relative] = _stamp(path.stat())
-    return files, {"at": time.time_ns(), "files": stamps}
-
-
-def _stamp(stat: os.stat_result) -> list[int]:
-    # Not ctime: bundles hard-link these files, and every link and unlink changes it.
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
-
-
-def _verify(tree: Path, files: Mapping[str, str], record: Path | None = None) -> None:
-    """Check every file against the manifest; ``record`` keeps the stats of a passing check."""
-    present = dict(_tree_files(tree))
-    if set(present) != set(files):
-        extra = sorted(set(present) ^ set(files))[:3]
-        raise CorruptEntryError(f"files differ from its manifest: {', '.join(extra)}")
-    checked_at, stamps = 0, {}
-    if record is not None:
-        try:
-            data = json.loads(record.read_text(encoding="utf-8"))
-            checked_at, stamps = int(data["at"]), dict(data["files"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-    fresh: dict[str, list[int]] = {}
-    hashed = False
-    for relative, expected in files.items():
-        stat = present[relative].stat()
-        fresh[relative] = _stamp(stat)
-        unchanged = stamps.get(relative) == fresh[relative]
-        if unchanged and stat.st_mtime_ns < checked_at - _RACY_NS:
-            continue
-        hashed = True
-        if _file_digest(present[relative]) != expected:
-            raise CorruptEntryError(f"{relative} does not match its sha256")
-    if record is not None and hashed:
-        _write_atomically(record, json.dumps({"at": time.time_ns(), "files": fresh}))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Best effort: a check that cannot be recorded is simply done again next time."""
-    try:
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        pass
 
 
 @dataclass(frozen=True)

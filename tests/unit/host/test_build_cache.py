@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.host import build_cache
+from builder.host import entry_files
 from builder.host.build_cache import (
     VERIFIED_FILE,
     BuildStore,
@@ -132,13 +132,13 @@ def _age_the_last_check(store: BuildStore, key: str) -> None:
 
 def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     hashed: list[str] = []
-    real = build_cache._file_digest
+    real = entry_files.file_digest
 
     def counting(path: Path) -> str:
         hashed.append(path.name)
         return real(path)
 
-    monkeypatch.setattr(build_cache, "_file_digest", counting)
+    monkeypatch.setattr(entry_files, "file_digest", counting)
     return hashed
 
 

@@ -1,0 +1,113 @@
+"""The files of a build-cache entry: listing, hashing, and checking them against the manifest.
+
+As git does with its index, a file whose size, mtime and inode are what they were at the last
+check (and not so recent that a change could hide in the same clock tick) is not read again: a
+warm build of numpy and pandas would otherwise hash 100 MB every time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+_CHUNK = 1 << 20
+VERIFIED_FILE = "verified.json"  # per entry: each file's stat when its hash last matched
+_RACY_NS = 2_000_000_000  # changed this close to the last check: hash it again
+
+
+def tree_files(root: Path, *, bytecode: bool = True) -> Iterator[tuple[str, Path]]:
+    """Every file below ``root``, sorted; key material leaves out the bytecode a local run may
+    leave, but an entry keeps it (--compile-bytecode ships it), so it is verified like the rest.
+    """
+    found: list[tuple[str, Path]] = []
+    for directory, subdirs, names in os.walk(root):
+        if not bytecode and "__pycache__" in subdirs:
+            subdirs.remove("__pycache__")
+        base = Path(directory)
+        prefix = base.relative_to(root).as_posix()
+        for name in names:
+            path = base / name
+            if path.is_file():
+                found.append((name if prefix == "." else f"{prefix}/{name}", path))
+    yield from sorted(found)
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while block := stream.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class CorruptEntryError(Exception):
+    """A stored entry does not match its manifest."""
+
+
+def digest_settled(tree: Path) -> tuple[dict[str, str], dict[str, object]]:
+    """Every file's sha256, and the verified record of this very check.
+
+    The files were written a moment ago, inside the racy window, so the first lookup would
+    hash them all again (100 MB for numpy and pandas). Their mtime is first set a few seconds
+    into the past: a write after that (even during the hashing) gives a new mtime, which the
+    next lookup sees as a change, so the record stays as safe as one made later.
+    """
+    settled_ns = time.time_ns() - 2 * _RACY_NS
+    files, stamps = {}, {}
+    for relative, path in tree_files(tree):
+        # A file not ours to touch is simply hashed again on the first lookup.
+        with contextlib.suppress(OSError):
+            os.utime(path, ns=(settled_ns, settled_ns), follow_symlinks=False)
+        files[relative] = file_digest(path)
+        stamps[relative] = _stamp(path.stat())
+    return files, {"at": time.time_ns(), "files": stamps}
+
+
+def _stamp(stat: os.stat_result) -> list[int]:
+    # Not ctime: bundles hard-link these files, and every link and unlink changes it.
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+
+
+def verify(tree: Path, files: Mapping[str, str], record: Path | None = None) -> None:
+    """Check every file against the manifest; ``record`` keeps the stats of a passing check."""
+    present = dict(tree_files(tree))
+    if set(present) != set(files):
+        extra = sorted(set(present) ^ set(files))[:3]
+        raise CorruptEntryError(f"files differ from its manifest: {', '.join(extra)}")
+    checked_at, stamps = 0, {}
+    if record is not None:
+        try:
+            data = json.loads(record.read_text(encoding="utf-8"))
+            checked_at, stamps = int(data["at"]), dict(data["files"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    fresh: dict[str, list[int]] = {}
+    hashed = False
+    for relative, expected in files.items():
+        stat = present[relative].stat()
+        fresh[relative] = _stamp(stat)
+        unchanged = stamps.get(relative) == fresh[relative]
+        if unchanged and stat.st_mtime_ns < checked_at - _RACY_NS:
+            continue
+        hashed = True
+        if file_digest(present[relative]) != expected:
+            raise CorruptEntryError(f"{relative} does not match its sha256")
+    if record is not None and hashed:
+        _write_atomically(record, json.dumps({"at": time.time_ns(), "files": fresh}))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Best effort: a check that cannot be recorded is simply done again next time."""
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        pass
