@@ -143,6 +143,16 @@ def start_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
+def hermetic(monkeypatch: pytest.MonkeyPatch, pip_env: dict[str, str]) -> None:
+    """In-process builds run pip with this process's environment: only the local index."""
+    for key in [k for k in os.environ if k.startswith("PIP_")]:
+        monkeypatch.delenv(key)
+    for key, value in pip_env.items():
+        if key.startswith("PIP_"):
+            monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
 def cli(pip_env: dict[str, str]):  # type: ignore[no-untyped-def]
     def run(
         *args: str,

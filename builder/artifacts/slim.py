@@ -218,7 +218,11 @@ def normalise_metadata(root: Path, rehashed: Mapping[str, tuple[str, int]]) -> C
     Returns the bundle's files afterwards: one walk serves both this and the zip.
     """
     collected = collect_files(root)
-    varying = [item.relative for item in collected.files if _is_varying_metadata(item.relative)]
+    varying = [
+        item.relative
+        for item in collected.files
+        if _metadata_name(item.relative) in VARYING_METADATA
+    ]
     present = {item.relative for item in collected.files} - set(varying)
     orphans = orphan_bytecode(present)
     for relative in [*varying, *orphans]:
@@ -226,7 +230,7 @@ def normalise_metadata(root: Path, rehashed: Mapping[str, tuple[str, int]]) -> C
     present.difference_update(orphans)
     sizes: dict[str, int] = {}
     for item in collected.files:
-        if item.relative not in present or not _is_record(item.relative):
+        if item.relative not in present or _metadata_name(item.relative) != "RECORD":
             continue
         text = item.path.read_text(encoding="utf-8")
         fresh = normalise_record(
@@ -245,14 +249,10 @@ def normalise_metadata(root: Path, rehashed: Mapping[str, tuple[str, int]]) -> C
     return Collected(kept, collected.skipped, collected.directories)
 
 
-def _is_varying_metadata(relative: str) -> bool:
+def _metadata_name(relative: str) -> str:
+    """The file's name inside a top-level ``*.dist-info`` directory, else ""."""
     directory, _, name = relative.partition("/")
-    return directory.endswith(".dist-info") and name in VARYING_METADATA
-
-
-def _is_record(relative: str) -> bool:
-    directory, _, name = relative.partition("/")
-    return directory.endswith(".dist-info") and name == "RECORD"
+    return name if directory.endswith(".dist-info") else ""
 
 
 def _is_present(present: set[str], relative: str) -> bool:

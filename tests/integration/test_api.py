@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,32 +12,7 @@ from builder import (
     PythonPipDependencyBuilder,
     build_dependencies,
 )
-
-
-class RecordingUI:
-    def __init__(self) -> None:
-        self.steps: list[str] = []
-        self.warnings: list[str] = []
-
-    def step(self, target: str, message: str) -> None:
-        self.steps.append(f"{target}: {message}")
-
-    def log(self, target: str, line: str) -> None:
-        pass
-
-    def warning(self, target: str, message: str) -> None:
-        self.warnings.append(message)
-
-
-@pytest.fixture
-def hermetic(monkeypatch: pytest.MonkeyPatch, pip_env: dict[str, str]) -> None:
-    """The API runs pip with this process's environment: make it see only the local index."""
-    for key in [k for k in os.environ if k.startswith("PIP_")]:
-        monkeypatch.delenv(key)
-    for key, value in pip_env.items():
-        if key.startswith("PIP_"):
-            monkeypatch.setenv(key, value)
-
+from tests.support.recording_ui import RecordingUI
 
 HOST = BuildConfig(use_container=False, use_cache=False)
 

@@ -18,7 +18,7 @@ import pytest
 from builder import BuildConfig, build_dependencies
 from builder.docker import output_mount
 from builder.docker.output_mount import CONTAINER_DIR
-from tests.integration.test_api import RecordingUI
+from tests.support.recording_ui import RecordingUI
 from tests.support.standins import ensure_standin
 
 pytestmark = pytest.mark.docker
@@ -29,14 +29,6 @@ REQUIREMENTS = "cextpkg==1.0\nneedspure==1.0\n"
 @pytest.fixture(scope="module")
 def standin_311() -> str:
     return ensure_standin("python3.11", "x86_64")
-
-
-@pytest.fixture
-def hermetic_pip(monkeypatch: pytest.MonkeyPatch, pip_env: dict[str, str]) -> None:
-    for key in [k for k in os.environ if k.startswith("PIP_")]:
-        monkeypatch.delenv(key)
-    for key, value in pip_env.items():
-        monkeypatch.setenv(key, value)
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -93,7 +85,7 @@ def test_mounted_and_copied_outputs_are_the_same_bytes(
 
 
 def test_a_rootful_engine_hands_every_file_to_the_user_who_built(
-    monkeypatch: pytest.MonkeyPatch, hermetic_pip: None, tmp_path: Path, standin_311: str
+    monkeypatch: pytest.MonkeyPatch, hermetic: None, tmp_path: Path, standin_311: str
 ) -> None:
     # The engine writes as root. Run as root, the test asks for another owner so that a tree
     # left to root would show; run as anyone else, the owner is that user.
@@ -118,7 +110,7 @@ def test_a_rootful_engine_hands_every_file_to_the_user_who_built(
 
 
 def test_a_mount_the_engine_cannot_see_falls_back_to_copying(
-    monkeypatch: pytest.MonkeyPatch, hermetic_pip: None, tmp_path: Path, standin_311: str
+    monkeypatch: pytest.MonkeyPatch, hermetic: None, tmp_path: Path, standin_311: str
 ) -> None:
     """A snap-confined daemon has its own /tmp: the container writes a directory we never see.
 

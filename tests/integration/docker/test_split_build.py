@@ -16,6 +16,7 @@ from builder.docker.cross import facts_in_image, target_probe
 from builder.docker.engine import connect
 from builder.docker.image import ensure_builder_image
 from builder.ui import NullUI
+from tests.support.recording_ui import RecordingUI
 from tests.support.standins import ensure_standin
 
 pytestmark = [pytest.mark.docker, pytest.mark.emulation]
@@ -41,14 +42,6 @@ def build(cli: Any, root: Path, requirements: str, template: str) -> tuple[Any, 
     assert result.returncode == 0, result.stderr
     [target] = json.loads(report.read_text())["targets"]
     return result, target
-
-
-class RecordingUI(NullUI):
-    def __init__(self, steps: list[str]) -> None:
-        self.steps = steps
-
-    def step(self, target: str, message: str) -> None:
-        self.steps.append(message)
 
 
 def work_volumes() -> set[str]:
@@ -111,14 +104,14 @@ def test_target_facts_come_from_its_builder_image_or_an_emulated_probe(tmp_path:
     assert facts_in_image(engine, base, Architecture.ARM64) is None  # no facts file there
     assert facts_in_image(engine, "lambda-builder/builder:absent", Architecture.ARM64) is None
 
-    steps: list[str] = []
-    ui = RecordingUI(steps)
+    ui = RecordingUI()
+    steps = ui.steps
     from_image = target_probe(
         engine, base, Architecture.ARM64, tmp_path / "a", ui, "t", builder_image
     )
     assert steps == []
     probed = target_probe(engine, base, Architecture.ARM64, tmp_path / "b", ui, "t", None)
-    assert steps == [f"probing {base} for its environment markers (once)"]
+    assert steps == [f"t: probing {base} for its environment markers (once)"]
     assert from_image == probed
     assert probed["markers"]["platform_machine"] == "aarch64"  # type: ignore[index]
     # Kept on disk: the next build reads neither the image nor the emulator.
