@@ -36,21 +36,28 @@ def copy_replacing(source: str | os.PathLike[str], destination: str | os.PathLik
 
 def link_or_copy_tree(source: Path, destination: Path) -> None:
     """Hard-link every file of ``source`` into ``destination`` (copying where links fail:
-    another file system, a link limit), keeping symlinks as symlinks."""
+    another file system, a link limit), keeping symlinks as symlinks.
+
+    Plain strings and the directory entries' own types: a warm build links 3,700 files, and
+    pathlib objects or a stat per file would cost more than the links themselves.
+    """
     if not source.is_dir():
         raise FileNotFoundError(f"no such directory: {source}")
-    for directory, subdirs, names in os.walk(source):
-        relative = os.path.relpath(directory, source)
-        target_dir = destination if relative == "." else destination / relative
-        target_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copystat(directory, target_dir)
-        for name in [*names, *(d for d in subdirs if os.path.islink(os.path.join(directory, d)))]:
-            origin = os.path.join(directory, name)
-            target = target_dir / name
-            if os.path.islink(origin):
-                os.symlink(os.readlink(origin), target)
-                continue
-            try:
-                os.link(origin, target)
-            except OSError:
-                shutil.copy2(origin, target)
+    _link_directory(os.fspath(source), os.fspath(destination))
+
+
+def _link_directory(source: str, destination: str) -> None:
+    os.makedirs(destination, exist_ok=True)
+    shutil.copystat(source, destination)
+    with os.scandir(source) as entries:
+        for entry in entries:
+            target = os.path.join(destination, entry.name)
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry.path), target)
+            elif entry.is_dir(follow_symlinks=False):
+                _link_directory(entry.path, target)
+            else:
+                try:
+                    os.link(entry.path, target)
+                except OSError:
+                    shutil.copy2(entry.path, target)

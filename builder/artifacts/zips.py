@@ -30,9 +30,13 @@ class BundleFile:
     """A regular file of a bundle: its POSIX path inside the bundle and where it is on disk."""
 
     relative: str
-    path: Path
+    location: str | os.PathLike[str]  # a string from the walk: a Path per file costs more
     size: int
     executable: bool = False
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
 
 @dataclass
@@ -95,7 +99,7 @@ def collect_files(root: Path) -> Collected:
 
 
 def _walk(
-    directory: Path,
+    directory: str | Path,
     prefix: str,
     real_directory: str,
     real_root: Path,
@@ -118,11 +122,11 @@ def _walk(
                 continue
             collected.directories.append(relative)
             inner = active | {real}
-            _walk(Path(entry.path), f"{relative}/", real, real_root, inner, collected)
+            _walk(entry.path, f"{relative}/", real, real_root, inner, collected)
         elif entry.is_file():
             info = entry.stat()
             collected.files.append(
-                BundleFile(relative, Path(entry.path), info.st_size, bool(info.st_mode & 0o111))
+                BundleFile(relative, entry.path, info.st_size, bool(info.st_mode & 0o111))
             )
         else:
             collected.skipped.append(relative)

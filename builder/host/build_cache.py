@@ -29,6 +29,7 @@ from builder.host.entry_files import (
     digest_settled,
     file_digest,
     tree_files,
+    tree_stats,
     verify,
 )
 from builder.job import PipelineResult
@@ -224,7 +225,7 @@ class BuildStore:
             try:
                 manifest_path = entry / "manifest.json"
                 manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-                size = sum(p.stat().st_size for _r, p in tree_files(entry / "tree"))
+                size = sum(info.st_size for _r, _p, info in tree_stats(entry / "tree"))
                 last_used = manifest_path.stat().st_mtime
             except (OSError, ValueError):
                 manifest, size, last_used = {}, 0, 0.0
