@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from builder.cli.options import ENV_PREFIX, add_target_arguments
 from builder.errors import BuilderError
@@ -219,55 +219,80 @@ def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def make_parser() -> argparse.ArgumentParser:
+def _add_build_all(parser: argparse.ArgumentParser) -> None:
+    from builder.cli.build_all import add_build_all_arguments
+
+    add_build_all_arguments(parser)
+    add_engine_arguments(parser)
+
+
+def _add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtime",
+        default="python3.12",
+        help="runtimes whose base images to look for (comma-separated)",
+    )
+    parser.add_argument("--base-image", metavar="IMAGE", help="as for build")
+    parser.add_argument(
+        "--builder", metavar="NAME", help="the buildx builder --backend buildx will use"
+    )
+
+
+def _add_verify(parser: argparse.ArgumentParser) -> None:
+    from builder.cli.verify import add_verify_arguments
+
+    add_verify_arguments(parser)
+
+
+def _add_cache(parser: argparse.ArgumentParser) -> None:
+    from builder.cli.cache import add_cache_arguments
+
+    add_cache_arguments(parser)
+
+
+def _add_publish_layer(parser: argparse.ArgumentParser) -> None:
+    from builder.cli.publish_layer import add_publish_layer_arguments
+
+    add_publish_layer_arguments(parser, _add_build_arguments)
+
+
+# name: (help, what adds its arguments). Each command's module is imported only when that
+# command runs (or for a full parser): a warm build should not pay for publish-layer's imports.
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "build": ("build dependencies (and bundles) for Lambda", _add_build_arguments),
+    "build-all": (
+        "build every function and layer of a manifest (lambda-builder.toml)",
+        _add_build_all,
+    ),
+    "doctor": ("check Docker, emulation, images, CA bundle and proxy", _add_doctor_arguments),
+    "verify": ("check a bundle or zip: ELF machine, glibc, imports, a handler call", _add_verify),
+    "cache": ("show or trim the cache of finished dependency sets", _add_cache),
+    "publish-layer": (
+        "build the layer zip, publish it to Lambda only when its manifest changed",
+        _add_publish_layer,
+    ),
+}
+
+
+def make_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI, or with ``command`` only that command's arguments (the others are
+    listed, so ``--help`` and "invalid choice" errors read the same)."""
     parser = argparse.ArgumentParser(
         prog="lambda-builder",
         description="Build Python dependencies for AWS Lambda inside the Lambda images.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    build = commands.add_parser("build", help="build dependencies (and bundles) for Lambda")
-    _add_build_arguments(build)
-    from builder.cli.build_all import add_build_all_arguments
-
-    build_all = commands.add_parser(
-        "build-all", help="build every function and layer of a manifest (lambda-builder.toml)"
-    )
-    add_build_all_arguments(build_all)
-    add_engine_arguments(build_all)
-    doctor = commands.add_parser(
-        "doctor", help="check Docker, emulation, images, CA bundle and proxy"
-    )
-    doctor.add_argument(
-        "--runtime",
-        default="python3.12",
-        help="runtimes whose base images to look for (comma-separated)",
-    )
-    doctor.add_argument("--base-image", metavar="IMAGE", help="as for build")
-    doctor.add_argument(
-        "--builder", metavar="NAME", help="the buildx builder --backend buildx will use"
-    )
-    from builder.cli.verify import add_verify_arguments
-
-    add_verify_arguments(
-        commands.add_parser(
-            "verify", help="check a bundle or zip: ELF machine, glibc, imports, a handler call"
-        )
-    )
-    from builder.cli.cache import add_cache_arguments
-
-    add_cache_arguments(
-        commands.add_parser("cache", help="show or trim the cache of finished dependency sets")
-    )
-    from builder.cli.publish_layer import add_publish_layer_arguments
-
-    add_publish_layer_arguments(
-        commands.add_parser(
-            "publish-layer",
-            help="build the layer zip, publish it to Lambda only when its manifest changed",
-        ),
-        _add_build_arguments,
-    )
+    for name, (text, add_arguments) in COMMANDS.items():
+        subparser = commands.add_parser(name, help=text)
+        if command is None or command == name:
+            add_arguments(subparser)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command word (the first argument that is not an option), if it names a command."""
+    word = next((argument for argument in argv if not argument.startswith("-")), None)
+    return word if word in COMMANDS else None
 
 
 def _print_error(error: BuilderError) -> None:
@@ -287,7 +312,8 @@ def _interrupt_on_sigterm() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = make_parser(_command_in(argv)).parse_args(argv)
     _interrupt_on_sigterm()
     try:
         if args.command == "build":

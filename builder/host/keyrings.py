@@ -271,23 +271,53 @@ def open_keyring(
     return broken
 
 
-_OPENED: dict[str, IndexKeyring | None] = {}
+class DeferredKeyring:
+    """``auto``'s keyring, opened at the first question: most builds ask none (no private
+    index), and importing keyring and its backends costs a warm build a noticeable share."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+        self._opened: IndexKeyring | None = None
+        self._tried = False
+        self._lock = threading.Lock()
+
+    def _keyring(self) -> IndexKeyring | None:
+        with self._lock:
+            if not self._tried:
+                self._opened = open_keyring("auto", self.environ)
+                self._tried = True
+            return self._opened
+
+    def __call__(self, url: str, username: str | None) -> Credentials | None:
+        keyring = self._keyring()
+        return keyring(url, username) if keyring is not None else None
+
+    def take_warnings(self) -> list[str]:
+        return self._opened.take_warnings() if self._opened is not None else []
+
+
+_OPENED: dict[str, IndexKeyring | DeferredKeyring | None] = {}
 _OPENING = threading.Lock()
 
 
 def index_keyring(
     explicit: str | None, environ: Mapping[str, str] | None = None
-) -> IndexKeyring | None:
-    """The keyring every target of this process's builds shares (None: keyring is not used)."""
+) -> IndexKeyring | DeferredKeyring | None:
+    """The keyring every target of this process's builds shares (None: keyring is not used).
+
+    An explicit provider is opened now, so a missing one fails before anything starts.
+    """
     environ = os.environ if environ is None else environ
     provider = resolve_provider(explicit, environ)
     if provider == "disabled":
         return None
     with _OPENING:
         if provider not in _OPENED:
-            _OPENED[provider] = open_keyring(provider, environ)
+            _OPENED[provider] = (
+                DeferredKeyring(environ) if provider == "auto" else open_keyring(provider, environ)
+            )
         return _OPENED[provider]
 
 
-def take_warnings(keyring: IndexKeyring | None) -> list[str]:
+def take_warnings(keyring: IndexKeyring | DeferredKeyring | None) -> list[str]:
     return keyring.take_warnings() if keyring is not None else []

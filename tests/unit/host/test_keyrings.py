@@ -141,6 +141,23 @@ def test_disabled_opens_nothing_and_keyrings_are_shared_by_provider(
     assert first is not None and keyrings.index_keyring("import", environ) is first
 
 
+def test_auto_opens_keyring_at_the_first_question_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyrings, "_OPENED", {})
+    opened: list[str] = []
+    backend = FakeBackend({(URL, None): Credentials("aws", "token")})
+
+    def fake_open(provider: str, environ: object) -> IndexKeyring:
+        opened.append(provider)
+        return IndexKeyring(backend)
+
+    monkeypatch.setattr(keyrings, "open_keyring", fake_open)
+    keyring = keyrings.index_keyring("auto", {"PIP_CONFIG_FILE": os.devnull})
+    assert keyring is not None and opened == [] and keyrings.take_warnings(keyring) == []
+    assert keyring(URL, None) == Credentials("aws", "token")
+    assert keyring("https://other.example/simple/", None) is None
+    assert opened == ["auto"]  # once, for every question after it too
+
+
 # How an index is asked
 
 
