@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import UsageError
-from builder.inputs import pipfile_lock, poetry_lock, pyproject_input, uv_lock
 from builder.inputs.draft import Draft, write_draft
 from builder.inputs.project import load_toml, table
 
@@ -100,6 +99,9 @@ def _convert(
     extras: tuple[str, ...],
     package: str | None,
 ) -> tuple[Draft, Path | None]:
+    # Imported for the input at hand: a requirements.txt build loads none of the lock models.
+    from builder.inputs import pipfile_lock, poetry_lock, pyproject_input, uv_lock
+
     if kind == "uv.lock":
         uv = uv_lock.convert(path, work, groups=groups, extras=extras, package=package)
         return uv.draft, uv.application
