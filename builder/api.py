@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder import background
 from builder.architectures import Architecture
 from builder.artifacts.bundle import BundleOutcome, finish_bundle
 from builder.config import BuildConfig
@@ -170,6 +171,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
             container_image = _build_image(request, ui)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        background.wait()  # the build container's removal, begun when its work was done
     return TargetReport(
         runtime=request.runtime.name,
         architecture=request.architecture.value,

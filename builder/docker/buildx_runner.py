@@ -29,11 +29,11 @@ from builder.docker.buildx import BuildOutcome, inspect_builder, run_build
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import connect
 from builder.docker.image import definition_files, image_tag
+from builder.docker.image_facts import check_result_facts
 from builder.docker.runner import (
     CA_NAME,
     CACHE_MOUNT,
     cache_volume,
-    check_image_facts,
     container_environment,
 )
 from builder.docker.runtime_python import PYTHON
@@ -102,9 +102,7 @@ def run_with_buildx(
     finally:
         shutil.rmtree(secrets, ignore_errors=True)
     result = _result(outcome, reported, output, architecture, target)
-    if result.machine and result.python:  # what the step ran on, as the docker backend probes
-        version = ".".join(result.python.split(".")[:2])
-        check_image_facts(result.machine, version, runtime, architecture, base_image)
+    check_result_facts(result, runtime, architecture, base_image)  # what the step ran on
     tree = output / "target"
     tree.mkdir(parents=True, exist_ok=True)
     _normalise_modes(tree)

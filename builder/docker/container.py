@@ -15,11 +15,13 @@ import docker.errors
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
+from builder import background
 from builder.architectures import Architecture
 from builder.docker.archive import extract_safely, tar_directory
 from builder.docker.emulation import emulation_error, is_exec_format_error, is_foreign
 from builder.docker.engine import Engine
 from builder.errors import DockerError
+from builder.runtimes import Runtime
 from builder.ui import BuildUI
 
 KEEP_VARIABLE = "BUILDER_KEEP_CONTAINER"
@@ -68,7 +70,12 @@ class BuildContainer:
         volumes: dict[str, dict[str, str]],
         target: str,
         ui: BuildUI,
+        runtime: Runtime | None = None,
+        remove_in_background: bool = False,
     ):
+        """``runtime``: the Python the container must run, checked by each pipeline run.
+        ``remove_in_background``: after a success, removal overlaps what the caller does next
+        (whoever passes it calls ``background.wait``, as ``build_target`` does)."""
         self.engine = engine
         self.image = image
         self.architecture = architecture
@@ -77,6 +84,8 @@ class BuildContainer:
         self.volumes = volumes
         self.target = target
         self.ui = ui
+        self.runtime = runtime
+        self.remove_in_background = remove_in_background
         self.container: Any = None
 
     def __enter__(self) -> BuildContainer:
@@ -137,7 +146,10 @@ class BuildContainer:
                 "credentials)",
             )
             return
-        self._remove()
+        if kind is None and self.remove_in_background:
+            background.start(self._remove, f"remove {self.target}")
+        else:
+            self._remove()
 
     def _remove(self) -> None:
         with _ACTIVE_LOCK:

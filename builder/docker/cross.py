@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 import docker.errors
 
+from builder import background
 from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.docker.container import LABEL as BUILD_LABEL
@@ -29,6 +30,7 @@ from builder.docker.container import BuildContainer
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import Engine
 from builder.docker.image import definition_dir
+from builder.docker.image_facts import check_result_facts, expectation, probe
 from builder.docker.runtime_python import PYTHON
 from builder.errors import DockerError
 from builder.events import relay_line
@@ -169,11 +171,22 @@ def run_phase(
         last.append(line)
         relay_line(line, target, ui)
 
-    code, _ = box.run([*workspace.command(PYTHON), phase], workspace.environment(), on_line)
+    environment = workspace.environment()
+    if box.runtime is not None:
+        environment.update(expectation(box.runtime, box.architecture))
+    code, _ = box.run([*workspace.command(PYTHON), phase], environment, on_line)
     if code != 0 and is_exec_format_error("\n".join(last)):
         raise emulation_error(box.architecture)  # gone since the image was last probed
-    box.copy_out(PurePosixPath(workspace.run_root) / "result.json", workspace.host_dir)
-    return ws.read_result(workspace, target)
+    try:
+        box.copy_out(PurePosixPath(workspace.run_root) / "result.json", workspace.host_dir)
+    except DockerError:
+        if box.runtime is not None:  # no Python, or one the pipeline cannot run on: say so
+            probe(box, box.runtime, box.architecture)
+        raise
+    result = ws.read_result(workspace, target)
+    if box.runtime is not None:
+        check_result_facts(result, box.runtime, box.architecture, box.image)
+    return result
 
 
 def run_split(
@@ -214,6 +227,7 @@ def run_split(
                 collect(box)
         return result
     finally:
+        background.wait()  # the containers using the volume are gone first
         try:
             volume.remove(force=True)
         except docker.errors.DockerException as error:

@@ -22,11 +22,10 @@ from builder.docker.cross import (
     run_split,
     target_probe,
 )
-from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import Engine, connect
 from builder.docker.image import builder_image_tag, ensure_builder_image
+from builder.docker.image_facts import check_image_facts
 from builder.docker.output_mount import collect_output, container_target, plan_output_mount
-from builder.docker.runtime_python import PYTHON
 from builder.errors import DockerError
 from builder.host import keyrings
 from builder.host import workspace as ws
@@ -52,42 +51,6 @@ def cache_volume(runtime: Runtime, architecture: Architecture) -> str:
     """The named volume caching one target's downloads and built wheels (prefix overridable)."""
     prefix = os.environ.get("LAMBDA_BUILDER_CACHE_VOLUME") or "lambda-builder-cache"
     return f"{prefix}-{runtime.name}-{architecture.value}"
-
-
-def probe(box: BuildContainer, runtime: Runtime, architecture: Architecture) -> None:
-    """Check, not assume, that the container is the architecture and Python asked for."""
-    script = f"uname -m; {PYTHON} -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'"
-    code, lines = box.run(["sh", "-c", script])
-    output = "\n".join(lines)
-    if code != 0 and is_exec_format_error(output):
-        raise emulation_error(architecture)
-    if code != 0 or len(lines) < 2:
-        raise DockerError(
-            f"probing the build container failed:\n{output}",
-            target=box.target,
-            hint="the image needs sh, uname and /var/lang/bin/python3",
-        )
-    check_image_facts(lines[0].strip(), lines[-1].strip(), runtime, architecture, box.image)
-
-
-def check_image_facts(
-    machine: str, version: str, runtime: Runtime, architecture: Architecture, image: str
-) -> None:
-    """The machine and Python an image reported are the ones the target needs."""
-    target = f"{runtime.name}/{architecture.value}"
-    if machine != architecture.machine:
-        raise DockerError(
-            f"the container runs on {machine}, not {architecture.machine}",
-            target=target,
-            hint="check --base-image and emulation settings",
-        )
-    if version != runtime.version:
-        raise DockerError(
-            f"image {image} has Python {version}, but {runtime.name} needs {runtime.version}",
-            target=target,
-            hint=f"pass --base-image with a Python {runtime.version} image, or pick "
-            f"--runtime python{version}",
-        )
 
 
 def container_environment(config: BuildConfig, workspace: ws.Workspace) -> dict[str, str]:
@@ -193,11 +156,10 @@ def run_in_container(
             volumes={**volumes, **extra},
             target=target,
             ui=ui,
+            runtime=runtime,
+            remove_in_background=True,
         ) as box:
-            # The target's image facts came with its markers (no emulated start for them);
-            # an emulation gone missing since then shows on the pipeline's own start.
-            if machine is not architecture or plan.markers is None:
-                probe(box, runtime, machine)
+            # No probe: each pipeline run checks its machine and Python first (image_facts).
             box.copy_in(workspace.host_dir, RUN_ROOT)
             yield box
 

@@ -105,7 +105,7 @@ def run_in_image(
     """A throwaway container of ``image`` (entrypoint overridden, no network), then removed."""
     from builder.docker.container import BuildContainer
     from builder.docker.engine import connect, ensure_image
-    from builder.docker.runner import probe
+    from builder.docker.image_facts import probe
 
     engine = connect()
     ensure_image(engine, image, architecture)

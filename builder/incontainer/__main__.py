@@ -9,7 +9,15 @@ import sys
 from .install import InstallError
 from .passes import make_runner, pip_version
 from .pipeline import PHASES, Pipeline
-from .protocol import JobError, PipelineFailure, Result, emit, read_job, write_result
+from .protocol import (
+    EXPECT_VARIABLE,
+    JobError,
+    PipelineFailure,
+    Result,
+    emit,
+    read_job,
+    write_result,
+)
 
 
 def _glibc() -> str:
@@ -19,6 +27,14 @@ def _glibc() -> str:
         return ""
 
 
+def _facts() -> tuple[str, str]:
+    return platform.machine(), "{}.{}".format(*sys.version_info[:2])
+
+
+def _mismatch(expected: str) -> bool:
+    return bool(expected) and tuple(expected.split()) != _facts()
+
+
 def main(argv: list[str]) -> int:
     if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] not in PHASES):
         usage = f"usage: python -m <pipeline> JOB.json RESULT.json [{'|'.join(PHASES)}]"
@@ -26,6 +42,12 @@ def main(argv: list[str]) -> int:
         return 2
     job_path, result_path = argv[:2]
     phase = argv[2] if len(argv) == 3 else "all"
+    if _mismatch(os.environ.get(EXPECT_VARIABLE, "")):
+        # The host compares the facts below with what it asked for and says what is wrong.
+        result = Result(status="error", error={"kind": "image", "message": "", "hint": ""})
+        result.python, result.machine = platform.python_version(), platform.machine()
+        write_result(result, result_path)
+        return 1
     try:
         job = read_job(job_path)
     except (OSError, ValueError, KeyError, JobError) as error:

@@ -34,6 +34,11 @@ class JobError(Exception):
     """The job file is unusable: an internal error between host and pipeline."""
 
 
+# Set by the host for a container: "MACHINE MAJOR.MINOR" it must run on. Checked before any
+# work, so a wrong --base-image costs one Python start rather than a separate probe per build.
+EXPECT_VARIABLE = "LAMBDA_BUILDER_EXPECT"
+
+
 @dataclass
 class Job:
     target: Target

@@ -187,11 +187,21 @@ def test_manylinux_2_28_wheel_is_accepted_on_amazon_linux_2023(cli: Any, tmp_pat
 
 
 def test_image_python_must_match_the_runtime(cli: Any, tmp_path: Path, standin_311: str) -> None:
+    """The pipeline checks its own container before anything else: no separate probe runs,
+    and a mismatch stops before pip does."""
     result, _ = container_build(
-        cli, tmp_path, "purepkg==1.0\n", "--runtime", "python3.12", "--base-image", standin_311
+        cli,
+        tmp_path,
+        "purepkg==1.0\n",
+        "--runtime",
+        "python3.12",
+        "--base-image",
+        standin_311,
+        "--verbose",
     )
     assert result.returncode == 7
     assert "Python 3.11" in result.stderr and "python3.12 needs 3.12" in result.stderr
+    assert "downloading" not in result.stdout + result.stderr
     assert build_containers() == []
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from builder.architectures import Architecture
-from builder.docker.runner import check_image_facts
+from builder.docker.image_facts import check_image_facts
 from builder.errors import DockerError
 from builder.runtimes import RUNTIMES
 

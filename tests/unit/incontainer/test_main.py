@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import platform
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from builder.incontainer.__main__ import main
-from builder.incontainer.protocol import SCHEMA_VERSION
+from builder.incontainer.protocol import EXPECT_VARIABLE, SCHEMA_VERSION
 
 
 def _result(path: Path) -> dict[str, Any]:
@@ -54,3 +56,24 @@ def test_job_with_nothing_to_install_succeeds_and_describes_the_interpreter(
     assert (result["status"], result["packages"], result["missing"]) == ("ok", [], [])
     assert result["python"] and result["machine"]
     assert '"event": "done"' in capsys.readouterr().out
+
+
+def test_a_container_that_is_not_what_the_host_expects_stops_before_reading_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host names the machine and Python it started; anything else is reported at once."""
+    monkeypatch.setenv(EXPECT_VARIABLE, "sparc64 2.7")
+    assert main([str(tmp_path / "absent.json"), str(tmp_path / "result.json")]) == 1
+    result = _result(tmp_path / "result.json")
+    assert result["status"] == "error" and result["error"]["kind"] == "image"
+    assert result["machine"] == platform.machine()
+    assert result["python"] == platform.python_version()
+
+
+def test_the_expected_container_goes_on_to_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = "{} {}.{}".format(platform.machine(), *sys.version_info[:2])
+    monkeypatch.setenv(EXPECT_VARIABLE, here)
+    assert main([str(tmp_path / "absent.json"), str(tmp_path / "result.json")]) == 1
+    assert _result(tmp_path / "result.json")["error"]["kind"] == "job"  # got past the check

@@ -1,0 +1,24 @@
+"""Cleanup that runs beside the build is finished by the time the build returns."""
+
+from __future__ import annotations
+
+import threading
+
+from builder import background
+
+
+def test_wait_returns_once_every_started_cleanup_is_done() -> None:
+    release = threading.Event()
+    done: list[str] = []
+
+    def slow() -> None:
+        release.wait(5)
+        done.append("slow")
+
+    background.start(slow, "slow")
+    background.start(lambda: done.append("quick"), "quick")
+    assert "slow" not in done  # it runs beside the caller
+    release.set()
+    background.wait()
+    assert sorted(done) == ["quick", "slow"]
+    background.wait()  # nothing left: returns at once
