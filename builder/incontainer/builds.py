@@ -4,13 +4,15 @@ resolving for another machine, the pure-Python ones built right here."""
 from __future__ import annotations
 
 import os
+import shutil
 import tarfile
 import zipfile
 from functools import partial
 from typing import TYPE_CHECKING
 
 from . import pip_commands as cmd
-from .passes import compiler_tail, legacy_builds, list_dists
+from .direct_build import UNSUPPORTED
+from .passes import Outcome, compiler_tail, legacy_builds, list_dists
 from .protocol import PipelineFailure, emit
 from .tags import is_pure, is_wheel_compatible, parse_filename
 
@@ -31,7 +33,9 @@ def built_wheels(pipeline: Pipeline, name: str, variant: str) -> tuple[list[str]
     # A setup.py-only sdist builds as the image's own pip built it (see legacy_builds), and
     # the isolated way only if that fails; a declared build system is always isolated.
     isolate = not legacy_builds() or _declares_build_system(sdist)
-    outcome = pipeline.pip(cmd.build_wheel(sdist, dest, isolate), extra)
+    outcome = None if isolate else _direct(pipeline, name, variant, sdist, dest, extra)
+    if outcome is None:
+        outcome = pipeline.pip(cmd.build_wheel(sdist, dest, isolate), extra)
     if not outcome.ok and not isolate:
         outcome = pipeline.pip(cmd.build_wheel(sdist, dest), extra)
     wheels = [path for _dist, path in list_dists(dest)]
@@ -39,6 +43,19 @@ def built_wheels(pipeline: Pipeline, name: str, variant: str) -> tuple[list[str]
         return [], outcome.tail
     pipeline.cache.store_built(sdist, variant, wheels)
     return wheels, []
+
+
+def _direct(
+    pipeline: Pipeline, name: str, variant: str, sdist: str, dest: str, extra: dict[str, str]
+) -> Outcome | None:
+    """The non-isolated build without pip's processes; None where pip must do it."""
+    unpacked = pipeline.path("unpacked", variant, name)
+    shutil.rmtree(unpacked, ignore_errors=True)
+    try:
+        outcome = pipeline.pip(cmd.direct_build(sdist, unpacked, dest), extra)
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+    return None if outcome.returncode == UNSUPPORTED else outcome
 
 
 def usable_wheel(pipeline: Pipeline, wheels: list[str], pure: bool = False) -> str | None:

@@ -142,6 +142,14 @@ def build_wheel(source: str, dest: str, isolate: bool = True) -> list[str]:
     )
 
 
+DIRECT_BUILD = f"{__package__}.direct_build"
+
+
+def direct_build(sdist: str, unpack_dir: str, dest: str) -> list[str]:
+    """A setup.py-only sdist built without pip (see direct_build): same backend, one process."""
+    return [sys.executable, "-m", DIRECT_BUILD, sdist, unpack_dir, dest]
+
+
 def pinned_requirement_lines(name: str, version: str, hashes: list[str]) -> str:
     options = " ".join(f"--hash={value}" for value in hashes)
     return f"{name}=={version} {options}".rstrip() + "\n"

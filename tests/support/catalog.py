@@ -60,6 +60,9 @@ def build_catalog(dest: Path, tools_cache: Path) -> Catalog:
     catalog.add("macpkg-sdist", fp.sdist(dest, "macpkg", "1.0", "pure"))
     catalog.add("cext", fp.sdist(dest, "cextpkg", "1.0", "c-extension"))
     catalog.add("optc", fp.sdist(dest, "optcpkg", "1.0", "optional-c"))
+    # setup.py only (netifaces, crcmod): built by the image's setuptools without pip's processes.
+    catalog.add("legacyc", fp.sdist(dest, "legacycpkg", "1.0", "c-extension", setup_py_only=True))
+    catalog.add("legacyoptc", fp.sdist(dest, "legacyoptc", "1.0", "optional-c", setup_py_only=True))
     catalog.add("broken", fp.sdist(dest, "brokenpkg", "1.0", "broken"))
     catalog.add("hashpkg", fp.pure_wheel(dest, "hashpkg", "1.0"))
     # The wrapt 1.13 case: setup.py imports inspect.formatargspec, gone in Python 3.11, so the

@@ -420,8 +420,10 @@ def sdist(
     version: str,
     kind: SdistKind = "pure",
     requires: Iterable[str] = (),
+    setup_py_only: bool = False,
 ) -> Path:
-    """Write ``name-version.tar.gz``: a setuptools project (setup.py + pyproject.toml).
+    """Write ``name-version.tar.gz``: a setuptools project (setup.py + pyproject.toml, or
+    ``setup_py_only``: no pyproject.toml, as netifaces or crcmod publish theirs).
 
     Kinds: ``"pure"``; ``"c-extension"`` (``<module>._native.answer() == 42``, the package
     fails to import without it); ``"optional-c"`` (its C file includes
@@ -445,7 +447,7 @@ def sdist(
     )
     members: dict[str, str] = {
         "PKG-INFO": _metadata(name, version, requirements, description),
-        "pyproject.toml": _PYPROJECT,
+        **({} if setup_py_only else {"pyproject.toml": _PYPROJECT}),
         "setup.py": setup_py,
         **package_files,
     }

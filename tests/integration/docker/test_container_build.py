@@ -135,6 +135,35 @@ def test_x86_64_build_compiles_sdists_in_the_image(
     assert build_containers() == []
 
 
+def test_setup_py_only_sdists_build_without_pips_processes(
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
+    """The image's own setuptools builds them (as its pip did), called in one process; a
+    build that fails there still gets pip's isolated attempt, then the compiler-less one."""
+    result, report = container_build(
+        cli,
+        tmp_path,
+        "legacycpkg==1.0\nlegacyoptc==1.0\n",
+        "--runtime",
+        "python3.11",
+        "--base-image",
+        standin_311,
+        "--verbose",
+    )
+    assert result.returncode == 0, result.stderr
+    hows = {p["name"]: p["how"] for p in report["targets"][0]["packages"]}
+    assert hows == {"legacycpkg": "built-from-sdist", "legacyoptc": "built-without-c-extensions"}
+    log = result.stdout + result.stderr
+    assert "built legacycpkg-1.0-cp311-cp311-linux_x86_64.whl" in log
+    assert "Building wheel for legacycpkg" not in log  # pip never ran the build
+    assert "Building wheel for legacyoptc" in log  # the isolated retry after the native failure
+    out = tmp_path / "out"
+    [so] = list(out.glob("legacycpkg/_native*.so"))
+    assert elf_machine(so) == EM_X86_64
+    code = "import legacycpkg, legacyoptc; print(legacycpkg.answer(), legacyoptc.HAS_SPEEDUPS)"
+    assert run_in_image(standin_311, "linux/amd64", out, code) == "42 False"
+
+
 @pytest.mark.emulation
 def test_both_architectures_build_concurrently_into_subdirectories(
     cli: Any, tmp_path: Path, standin_311: str

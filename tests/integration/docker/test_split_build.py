@@ -77,21 +77,23 @@ def test_wheel_only_arm64_build_runs_no_emulated_container_and_honours_markers(
 def test_sdists_are_compiled_in_the_emulated_image_and_nothing_else_is(
     cli: Any, tmp_path: Path, template: str
 ) -> None:
-    requirements = "cextpkg==1.0\npurepkg==1.0\nm224pkg==1.0\nmacpkg==1.0\n"
+    requirements = "cextpkg==1.0\nlegacycpkg==1.0\npurepkg==1.0\nm224pkg==1.0\nmacpkg==1.0\n"
     before = work_volumes()
     result, target = build(cli, tmp_path, requirements, template)
     assert started_containers(result.stderr) == ["x86_64", "arm64"]
-    assert "compiling cextpkg in the arm64 image (emulated)" in result.stderr
+    assert "compiling cextpkg, legacycpkg in the arm64 image (emulated)" in result.stderr
     where = {p["name"]: (p["how"], p["built_on"]) for p in target["packages"]}
     assert where == {
         "cextpkg": ("built-from-sdist", "emulated"),
+        "legacycpkg": ("built-from-sdist", "emulated"),  # setup.py only: no pip under QEMU
         "purepkg": ("wheel", "native"),
         "m224pkg": ("wheel", "native"),
         "macpkg": ("built-from-sdist", "native"),  # a pure-Python sdist needs no emulation
     }
-    [so] = (tmp_path / "out" / "cextpkg").glob("_native*.so")
-    header = so.read_bytes()[:20]
-    assert struct.unpack("<H", header[18:20])[0] == EM_AARCH64
+    for package in ("cextpkg", "legacycpkg"):
+        [so] = (tmp_path / "out" / package).glob("_native*.so")
+        header = so.read_bytes()[:20]
+        assert struct.unpack("<H", header[18:20])[0] == EM_AARCH64
     assert work_volumes() == before  # the shared work volume is gone
 
 

@@ -9,11 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from builder.incontainer import passes
+from builder.incontainer import direct_build, passes, pip_commands
 from tests.support.fixture_packages import pure_wheel
 from tests.unit.incontainer.test_pipeline import FakePip, _execute, _hows, _job
 
 ISOLATION_OFF = "--no-build-isolation"
+
+
+def unisolated(argv: list[str]) -> bool:
+    """pip without isolation, or the direct build that does the same without pip."""
+    return ISOLATION_OFF in argv or argv[2] == pip_commands.DIRECT_BUILD
 
 
 @pytest.fixture
@@ -60,8 +65,8 @@ def test_only_setup_py_sdists_build_without_isolation(
     pip.on("build-native", "newstyle", pure_wheel(stock / "w", "newstyle"))
     result = _execute(_job(tmp_path), pip)
     assert _hows(result) == {"oldstyle": "built-from-sdist", "newstyle": "built-from-sdist"}
-    assert ISOLATION_OFF in pip.call("build-native", "oldstyle").argv
-    assert ISOLATION_OFF not in pip.call("build-native", "newstyle").argv
+    assert pip.call("build-native", "oldstyle").argv[2] == pip_commands.DIRECT_BUILD
+    assert not unisolated(pip.call("build-native", "newstyle").argv)
 
 
 def test_a_failed_unisolated_build_is_tried_isolated(
@@ -75,7 +80,7 @@ def test_a_failed_unisolated_build_is_tried_isolated(
     result = _execute(_job(tmp_path), pip)
     assert _hows(result) == {"oldstyle": "built-from-sdist"}
     builds = [call.argv for call in pip.calls if call.kind == "build-native"]
-    assert [ISOLATION_OFF in argv for argv in builds] == [True, False]
+    assert [unisolated(argv) for argv in builds] == [True, False]
 
 
 def test_without_the_marker_everything_is_isolated(
@@ -87,3 +92,20 @@ def test_without_the_marker_everything_is_isolated(
     pip.on("build-native", "oldstyle", pure_wheel(stock / "w", "oldstyle"))
     _execute(_job(tmp_path), pip)
     assert not [call for call in pip.calls if ISOLATION_OFF in call.argv]
+
+
+def test_an_sdist_the_direct_build_cannot_take_goes_to_pip_unisolated(
+    tmp_path: Path, stock: Path, legacy_image: Path
+) -> None:
+    """An interpreter without what the direct build needs (or a zip sdist) says so with
+    UNSUPPORTED: pip then builds it exactly as before, unisolated first."""
+    legacy = real_sdist(stock, "oldstyle", ("setup.py",))
+    pip = FakePip()
+    pip.on("download-all", "*", legacy)
+    pip.on("build-native", "oldstyle", returncode=direct_build.UNSUPPORTED)
+    pip.on("build-native", "oldstyle", pure_wheel(stock / "w", "oldstyle"))
+    result = _execute(_job(tmp_path), pip)
+    assert _hows(result) == {"oldstyle": "built-from-sdist"}
+    builds = [call.argv for call in pip.calls if call.kind == "build-native"]
+    assert [argv[2] == pip_commands.DIRECT_BUILD for argv in builds] == [True, False]
+    assert ISOLATION_OFF in builds[1]

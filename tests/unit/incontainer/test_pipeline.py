@@ -52,15 +52,18 @@ def _value_after(argv: list[str], flag: str) -> str:
 
 def _classify(argv: list[str], env: dict[str, str]) -> tuple[str, str, str]:
     """Which pass a pip command line belongs to, about which package, writing where."""
+    no_compiler = env.get("CC") == pip_commands.NO_COMPILER_ENV["CC"]
+    if argv[1:3] == ["-m", pip_commands.DIRECT_BUILD]:  # a setup.py-only sdist, without pip
+        dist = parse_filename(os.path.basename(argv[3]))
+        kind = "build-no-c" if no_compiler else "build-native"
+        return kind, dist.name if dist else argv[3], argv[5]
     assert argv[1] == "-m" and argv[2] == "builder.incontainer.pip_shim", argv
     if argv[3:5] == ["index", "versions"]:
         return "index", argv[5], ""
     if argv[3] == "wheel":
         source = argv[-1]
         dist = parse_filename(os.path.basename(source))
-        kind = (
-            "build-no-c" if env.get("CC") == pip_commands.NO_COMPILER_ENV["CC"] else "build-native"
-        )
+        kind = "build-no-c" if no_compiler else "build-native"
         return kind, dist.name if dist else source, _value_after(argv, "--wheel-dir")
     assert argv[3] == "download", argv
     dest = _value_after(argv, "--dest")
