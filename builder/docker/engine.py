@@ -51,8 +51,7 @@ def connect() -> Engine:
             if not os.environ.get("DOCKER_HOST")
             else docker.from_env()
         )
-        client.ping()
-        info = client.info()
+        info = client.info()  # fails as a ping would, one round trip fewer
     except docker.errors.DockerException as error:
         raise DockerError(f"no Docker engine answers at {url}: {error}", hint=ENGINE_HINT) from None
     desktop = "Docker Desktop" in str(info.get("OperatingSystem", ""))
