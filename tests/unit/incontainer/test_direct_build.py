@@ -95,8 +95,8 @@ def tar_filter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     """PEP 706's filter, or a Python without it (Debian's 3.11.2 in the stand-in images)."""
     if request.param == "plain":
         monkeypatch.delattr(tarfile, "data_filter", raising=False)
-    elif not hasattr(tarfile, "data_filter"):
-        pytest.fail("the test interpreter lacks tarfile.data_filter (PEP 706): upgrade it")
+    elif not hasattr(tarfile, "data_filter"):  # the 3.9 host check runs these in Debian's 3.9
+        pytest.skip("this Python has no PEP 706 filter: only its plain path applies")
     return str(request.param)
 
 
