@@ -22,6 +22,12 @@ def start(work: Callable[[], None], name: str) -> None:
     thread.start()
 
 
+def pending() -> list[threading.Thread]:
+    """The cleanups started so far and not yet waited for (a later one may depend on them)."""
+    with _LOCK:
+        return list(_PENDING)
+
+
 def wait() -> None:
     """Every cleanup started so far, by any thread, is done (its errors are its own to say)."""
     with _LOCK:

@@ -227,11 +227,19 @@ def run_split(
                 collect(box)
         return result
     finally:
-        background.wait()  # the containers using the volume are gone first
-        try:
-            volume.remove(force=True)
-        except docker.errors.DockerException as error:
-            ui.warning(target, f"could not remove volume {volume.name}: {error}")
+        # In the background too, once the containers using it are gone: the host meanwhile
+        # stores and writes the result (build_target waits for both before it returns).
+        using = background.pending()
+
+        def remove_volume() -> None:
+            for removal in using:
+                removal.join()
+            try:
+                volume.remove(force=True)
+            except docker.errors.DockerException as error:
+                ui.warning(target, f"could not remove volume {volume.name}: {error}")
+
+        background.start(remove_volume, f"remove {volume.name}")
 
 
 def leftover_work_volumes(engine: Engine) -> list[str]:
