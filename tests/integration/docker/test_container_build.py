@@ -33,6 +33,11 @@ def elf_machine(path: Path) -> int:
     return int(struct.unpack("<H", header[18:20])[0])
 
 
+def work_volumes() -> set[str]:
+    client = docker.from_env()
+    return {v.name for v in client.volumes.list(filters={"label": "org.lambda-builder.work"})}
+
+
 def build_containers() -> list[Any]:
     return docker.from_env().containers.list(all=True, filters={"label": LABEL})
 
@@ -506,6 +511,7 @@ def test_ctrl_c_stops_every_target_of_a_concurrent_build(
 ) -> None:
     ensure_standin("python3.11", "arm64")
     (tmp_path / "requirements.txt").write_text("cextpkg==1.0\noptcpkg==1.0\n")
+    volumes_before = work_volumes()
     process = start_cli(
         [
             "build",
@@ -534,4 +540,5 @@ def test_ctrl_c_stops_every_target_of_a_concurrent_build(
     assert process.returncode == 130, err
     assert time.monotonic() - started < 60  # not after the emulated build would have finished
     assert build_containers() == []
+    assert work_volumes() == volumes_before  # the arm64 split build's, though in use at Ctrl-C
     assert not (tmp_path / "out").exists()
