@@ -28,6 +28,7 @@ from .passes import (
 )
 from .pip_shim import MARKERS_VARIABLE, WHEEL_MACHINE_VARIABLE
 from .protocol import Job, MissingPackage, PackageResult, PipelineFailure, Result, emit
+from .source_lock import building_in
 from .state import Sorted, load_state, save_state
 from .tags import (
     DistFile,
@@ -165,7 +166,8 @@ class Pipeline:
         for number, project in enumerate(self.job.local_projects):
             emit("step", step="build-local", message=f"building local project {project}")
             dest = self.path("local", str(number))
-            outcome = self.pip(cmd.build_wheel(project, dest))
+            with building_in(project):  # builds write into it: one at a time
+                outcome = self.pip(cmd.build_wheel(project, dest))
             wheels = list_dists(dest)
             if not outcome.ok or not wheels:
                 raise PipelineFailure(
