@@ -87,6 +87,7 @@ class BuildContainer:
         self.runtime = runtime
         self.remove_in_background = remove_in_background
         self.container: Any = None
+        self._removal = threading.Lock()
 
     def __enter__(self) -> BuildContainer:
         try:
@@ -152,21 +153,25 @@ class BuildContainer:
             self._remove()
 
     def _remove(self) -> None:
-        with _ACTIVE_LOCK:
-            _ACTIVE.discard(self)
-            container, self.container = self.container, None
-        if container is None:
-            return
-        try:
-            container.remove(force=True, v=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.DockerException as error:  # cleanup must not hide the real error
-            self.ui.warning(
-                self.target,
-                f"could not remove container {container.name}: "
-                f"{error}; remove it with `docker rm -f {container.name}`",
-            )
+        """Returns once the container is gone, whichever thread removes it: after Ctrl-C the
+        main thread does, and the build's own thread must not go on (to remove the work
+        volume it used) while that is still under way."""
+        with self._removal:
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard(self)
+                container, self.container = self.container, None
+            if container is None:
+                return
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.DockerException as error:  # must not hide the real error
+                self.ui.warning(
+                    self.target,
+                    f"could not remove container {container.name}: "
+                    f"{error}; remove it with `docker rm -f {container.name}`",
+                )
 
     @property
     def id(self) -> str:

@@ -13,23 +13,20 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import tarfile
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import docker.errors
 
 from builder import background
 from builder.architectures import Architecture
 from builder.config import BuildConfig
-from builder.docker.container import KEEP_VARIABLE, BuildContainer
 from builder.docker.container import LABEL as BUILD_LABEL
+from builder.docker.container import BuildContainer
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import Engine
 from builder.docker.image import definition_dir
@@ -237,34 +234,12 @@ def run_split(
         def remove_volume() -> None:
             for removal in using:
                 removal.join()
-            remove_work_volume(volume, target, ui)
+            try:
+                volume.remove(force=True)
+            except docker.errors.DockerException as error:
+                ui.warning(target, f"could not remove volume {volume.name}: {error}")
 
         background.start(remove_volume, f"remove {volume.name}")
-
-
-# After Ctrl-C the main thread removes the containers while this build's thread gets here:
-# the volume is briefly still in use. A kept container (BUILDER_KEEP_CONTAINER=1) keeps it.
-VOLUME_IN_USE_WAIT = 15.0
-
-
-def remove_work_volume(
-    volume: Any, target: str, ui: BuildUI, wait: float = VOLUME_IN_USE_WAIT
-) -> None:
-    deadline = time.monotonic() + (0.0 if os.environ.get(KEEP_VARIABLE) == "1" else wait)
-    while True:
-        try:
-            volume.remove(force=True)
-            return
-        except docker.errors.NotFound:
-            return
-        except docker.errors.APIError as error:
-            if error.status_code != 409 or time.monotonic() >= deadline:  # 409: in use
-                ui.warning(target, f"could not remove volume {volume.name}: {error}")
-                return
-        except docker.errors.DockerException as error:
-            ui.warning(target, f"could not remove volume {volume.name}: {error}")
-            return
-        time.sleep(0.2)
 
 
 def leftover_work_volumes(engine: Engine) -> list[str]:

@@ -42,7 +42,7 @@ def tree_stats(root: Path, *, bytecode: bool = True) -> list[tuple[str, str, os.
         directory, prefix = pending.pop()
         with os.scandir(directory) as entries:
             for entry in entries:
-                if entry.is_dir():  # follows links, as os.walk does not: see below
+                if entry.is_dir():  # a linked directory is not walked, as os.walk does not
                     if entry.is_symlink() or (not bytecode and entry.name == "__pycache__"):
                         continue
                     pending.append((entry.path, f"{prefix}{entry.name}/"))
@@ -57,9 +57,9 @@ def tree_stats(root: Path, *, bytecode: bool = True) -> list[tuple[str, str, os.
     return found
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    with open(path, "rb") as stream:
         while block := stream.read(_CHUNK):
             digest.update(block)
     return digest.hexdigest()
@@ -115,7 +115,7 @@ def verify(tree: Path, files: Mapping[str, str], record: Path | None = None) -> 
         if unchanged and info.st_mtime_ns < checked_at - _RACY_NS:
             continue
         hashed = True
-        if file_digest(Path(path)) != expected:
+        if file_digest(path) != expected:
             raise CorruptEntryError(f"{relative} does not match its sha256")
     if record is not None and hashed:
         _write_atomically(record, json.dumps({"at": time.time_ns(), "files": fresh}))

@@ -540,5 +540,5 @@ def test_ctrl_c_stops_every_target_of_a_concurrent_build(
     assert process.returncode == 130, err
     assert time.monotonic() - started < 60  # not after the emulated build would have finished
     assert build_containers() == []
-    assert work_volumes() == volumes_before  # the arm64 split build's, though in use at Ctrl-C
+    assert work_volumes() == volumes_before, err  # the arm64 split build's, though in use at Ctrl-C
     assert not (tmp_path / "out").exists()
