@@ -134,8 +134,8 @@ def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     hashed: list[str] = []
     real = entry_files.file_digest
 
-    def counting(path: Path) -> str:
-        hashed.append(path.name)
+    def counting(path: str | os.PathLike[str]) -> str:
+        hashed.append(os.path.basename(path))
         return real(path)
 
     monkeypatch.setattr(entry_files, "file_digest", counting)
