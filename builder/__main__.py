@@ -2,6 +2,6 @@
 
 import sys
 
-from builder.cli.main import main
+from builder.cli.main import entry
 
-sys.exit(main())
+sys.exit(entry())

@@ -4,6 +4,6 @@ Owns all printing and exit codes. It may import anything below it (``builder.api
 gateways, the core); nothing in ``builder`` imports ``builder.cli``.
 """
 
-from builder.cli.main import main
+from builder.cli.main import entry, main
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -309,6 +310,18 @@ def _interrupt_on_sigterm() -> None:
 
     with contextlib.suppress(ValueError):  # not the main thread (embedded use): leave it be
         signal.signal(signal.SIGTERM, handler)
+
+
+def entry() -> int:
+    """The console script: ``main``, then an exit that leaves memory to the operating system.
+
+    Without the freeze, the interpreter's last garbage collection walks every object that
+    pydantic, the docker SDK and the build created: about 60 ms, a tenth of a warm build.
+    Finalizers, atexit handlers and thread joins still run.
+    """
+    code = main()
+    gc.freeze()
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

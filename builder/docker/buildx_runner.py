@@ -17,8 +17,6 @@ import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
-import docker.errors
-
 from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.credentials import complete_pip_env
@@ -121,8 +119,8 @@ def _dependency_key(
     machine's engine does not have the base image (a remote builder pulls its own)."""
     try:
         engine = connect()
-        base_id = engine.client.images.get(base_image).id or ""
-    except (DockerError, docker.errors.DockerException):
+        base_id = engine.image_id(base_image)
+    except DockerError:
         return None
     files = definition_files(architecture)
     tag = image_tag(files, base_image, base_id, bundled_pip.identity())

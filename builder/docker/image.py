@@ -10,8 +10,6 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-import docker.errors
-
 from builder.architectures import Architecture
 from builder.docker import bundled_pip
 from builder.docker.engine import Engine, ensure_image, image_architecture
@@ -115,6 +113,8 @@ def _build(
         if process.returncode != 0:
             raise _build_error(process.stderr, architecture)
         return
+    import docker.errors
+
     try:
         engine.client.images.build(
             path=str(context),
@@ -145,7 +145,7 @@ def _build_error(log: str, architecture: Architecture) -> DockerError:
 def builder_image_tag(engine: Engine, base_image: str, architecture: Architecture) -> str:
     """The builder image's tag, known without building it (the base image is pulled if absent)."""
     ensure_image(engine, base_image, architecture)
-    base_id = engine.client.images.get(base_image).id or ""
+    base_id = engine.image_id(base_image)
     return image_tag(definition_files(architecture), base_image, base_id, bundled_pip.identity())
 
 

@@ -8,14 +8,18 @@ pipeline that could not start at all (no Python, a Python too old for the pipeli
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from builder.architectures import Architecture
-from builder.docker.container import BuildContainer
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.runtime_python import PYTHON
 from builder.errors import DockerError
 from builder.incontainer.protocol import EXPECT_VARIABLE
 from builder.job import PipelineResult
 from builder.runtimes import Runtime
+
+if TYPE_CHECKING:
+    from builder.docker.container import BuildContainer
 
 
 def expectation(runtime: Runtime, architecture: Architecture) -> dict[str, str]:

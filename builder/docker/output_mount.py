@@ -21,11 +21,14 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from builder.docker.container import BuildContainer
 from builder.docker.engine import Engine
 from builder.incontainer.install import OUTPUT_TOKEN
 from builder.ui import BuildUI
+
+if TYPE_CHECKING:
+    from builder.docker.container import BuildContainer
 
 CONTAINER_DIR = "/lambda-builder-output"
 SWITCH = "LAMBDA_BUILDER_OUTPUT_MOUNT"  # "0": always copy through the engine

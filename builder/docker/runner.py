@@ -13,19 +13,16 @@ from typing import Literal
 from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.credentials import complete_pip_env, ssh_forwarding
-from builder.docker.container import BuildContainer
-from builder.docker.cross import (
-    allows_cross,
-    cross_platforms,
-    native_architecture,
-    run_phase,
-    run_split,
-    target_probe,
-)
 from builder.docker.engine import Engine, connect
 from builder.docker.image import builder_image_tag, ensure_builder_image
 from builder.docker.image_facts import check_image_facts
 from builder.docker.output_mount import collect_output, container_target, plan_output_mount
+from builder.docker.target_facts import (
+    allows_cross,
+    cross_platforms,
+    native_architecture,
+    target_probe,
+)
 from builder.errors import DockerError
 from builder.host import keyrings
 from builder.host import workspace as ws
@@ -141,6 +138,9 @@ def run_in_container(
         for message in ssh.warnings:
             ui.warning(target, message)
     store = open_store(config)
+
+    from builder.docker.container import BuildContainer  # the SDK: not needed on a cache hit
+    from builder.docker.cross import run_phase, run_split
 
     @contextmanager
     def start(

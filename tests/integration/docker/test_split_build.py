@@ -12,9 +12,9 @@ import docker
 import pytest
 
 from builder.architectures import Architecture
-from builder.docker.cross import facts_in_image, target_probe
 from builder.docker.engine import connect
 from builder.docker.image import ensure_builder_image
+from builder.docker.target_facts import facts_in_image, target_probe
 from builder.ui import NullUI
 from tests.support.recording_ui import RecordingUI
 from tests.support.standins import ensure_standin

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from builder.cli.main import make_parser
@@ -34,3 +38,20 @@ def test_an_unknown_keyring_provider_is_refused(
         make_parser().parse_args(argv)
     assert caught.value.code == 2
     assert "'yes' is not one of auto, disabled, import, subprocess" in capsys.readouterr().err
+
+
+def test_the_console_script_exits_with_mains_code_and_still_runs_exit_handlers() -> None:
+    """entry() freezes the heap before exit: handlers and output must not be lost for it."""
+    code = (
+        "import atexit, sys, tempfile, builder.cli\n"
+        "cli = sys.modules['builder.cli.main']\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "kept = tempfile.TemporaryDirectory()\n"
+        "print(kept.name)\n"
+        "cli.main = lambda: 3\n"
+        "sys.exit(cli.entry())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    directory, ran = done.stdout.splitlines()
+    assert (done.returncode, ran) == (3, "atexit ran")
+    assert not Path(directory).exists()  # TemporaryDirectory's finalizer still cleaned up

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import docker
@@ -14,11 +17,6 @@ from builder.docker.engine import Engine, engine_url, ensure_image, image_archit
 from builder.errors import DockerError
 
 IMAGE = "public.ecr.aws/lambda/python:3.12-arm64"
-
-
-@dataclass
-class FakeContext:
-    Host: str | None  # as docker's Context spells it
 
 
 @dataclass
@@ -54,43 +52,74 @@ class FakeClient:
     images: FakeImages
 
 
-def _engine(images: FakeImages, url: str = "unix:///var/run/docker.sock") -> Engine:
-    return Engine(cast(docker.DockerClient, FakeClient(images)), url)
+def _engine(images: FakeImages, url: str = "tcp://docker:2375") -> Engine:
+    """An engine whose questions go through the SDK client (any URL but a unix socket)."""
+    return Engine(url, sdk=cast(docker.DockerClient, FakeClient(images)))
 
 
 # --- where the engine is ---------------------------------------------------------------------
 
 
-def test_engine_url_prefers_docker_host_over_the_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
-    monkeypatch.setattr(
-        "builder.docker.engine.ContextAPI.get_current_context",
-        lambda: FakeContext("unix:///home/me/.colima/docker.sock"),
+def _plant_context(config: Path, name: str, host: str, current: bool = True) -> None:
+    """A context as `docker context create` stores it: meta/<sha256 of the name>/meta.json."""
+    meta = config / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+    meta.mkdir(parents=True)
+    endpoint = {"Host": host, "SkipTLSVerify": False}
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": name, "Metadata": {}, "Endpoints": {"docker": endpoint}})
     )
+    if current:
+        (config / "config.json").write_text(json.dumps({"currentContext": name}))
+
+
+@pytest.fixture
+def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    return config
+
+
+def test_engine_url_prefers_docker_host_over_the_context(
+    docker_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _plant_context(docker_config, "colima", "unix:///home/me/.colima/docker.sock")
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
     assert engine_url() == "tcp://10.0.0.5:2376"
 
 
-def test_engine_url_comes_from_the_active_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DOCKER_HOST", raising=False)
-    monkeypatch.setattr(
-        "builder.docker.engine.ContextAPI.get_current_context",
-        lambda: FakeContext("unix:///home/me/.colima/docker.sock"),
-    )
+def test_engine_url_comes_from_the_active_context(docker_config: Path) -> None:
+    _plant_context(docker_config, "colima", "unix:///home/me/.colima/docker.sock")
     assert engine_url() == "unix:///home/me/.colima/docker.sock"
 
 
-@pytest.mark.parametrize("context", [None, FakeContext(None), RuntimeError("broken meta.json")])
-def test_engine_url_falls_back_to_the_default_socket(
-    monkeypatch: pytest.MonkeyPatch, context: object
+def test_docker_context_variable_chooses_the_context_as_the_docker_cli_does(
+    docker_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    _plant_context(docker_config, "colima", "unix:///home/me/.colima/docker.sock")
+    _plant_context(docker_config, "remote", "ssh://me@build-host", current=False)
+    monkeypatch.setenv("DOCKER_CONTEXT", "remote")
+    assert engine_url() == "ssh://me@build-host"
 
-    def current() -> object:
-        if isinstance(context, Exception):
-            raise context
-        return context
 
-    monkeypatch.setattr("builder.docker.engine.ContextAPI.get_current_context", current)
+@pytest.mark.parametrize(
+    "config_text",
+    [None, "{}", '{"currentContext": "default"}', '{"currentContext": "gone"}', "not json"],
+)
+def test_engine_url_falls_back_to_the_default_socket(
+    docker_config: Path, config_text: str | None
+) -> None:
+    if config_text is not None:
+        (docker_config / "config.json").write_text(config_text)
+    assert engine_url() == "unix:///var/run/docker.sock"
+
+
+def test_a_broken_context_store_falls_back_to_the_default_socket(docker_config: Path) -> None:
+    _plant_context(docker_config, "broken", "unix:///x.sock")
+    meta = next((docker_config / "contexts" / "meta").iterdir()) / "meta.json"
+    meta.write_text('{"Endpoints": {}}')
     assert engine_url() == "unix:///var/run/docker.sock"
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from builder.config import BuildConfig
 from builder.docker.engine import Engine
 from builder.docker.runner import LOOPBACK_ALIAS, network_plan
@@ -11,8 +9,7 @@ from builder.host.workspace import rewrite_loopback
 
 
 def engine(url: str, desktop: bool = False) -> Engine:
-    client: Any = object()
-    return Engine(client, url, desktop)
+    return Engine(url, desktop)
 
 
 def test_local_linux_engine_shares_the_host_network() -> None:
