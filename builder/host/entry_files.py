@@ -7,7 +7,9 @@ warm build of numpy and pandas would otherwise hash 100 MB every time.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import csv
 import hashlib
 import json
 import os
@@ -76,16 +78,59 @@ def digest_settled(tree: Path) -> tuple[dict[str, str], dict[str, object]]:
     hash them all again (100 MB for numpy and pandas). Their mtime is first set a few seconds
     into the past: a write after that (even during the hashing) gives a new mtime, which the
     next lookup sees as a change, so the record stays as safe as one made later.
+
+    Files the installer wrote are not read at all: it hashed each one as it wrote it, into
+    the RECORD it rewrites (``installed_digests``).
     """
     settled_ns = time.time_ns() - 2 * _RACY_NS
+    installed = installed_digests(tree)
     files, stamps = {}, {}
-    for relative, path in tree_files(tree):
+    for relative, path, info in tree_stats(tree):
         # A file not ours to touch is simply hashed again on the first lookup.
         with contextlib.suppress(OSError):
             os.utime(path, ns=(settled_ns, settled_ns), follow_symlinks=False)
-        files[relative] = file_digest(path)
-        stamps[relative] = _stamp(path.stat())
+        recorded = installed.get(relative)
+        if recorded is not None and recorded[1] == info.st_size:
+            files[relative] = recorded[0]
+        else:
+            files[relative] = file_digest(path)
+        stamps[relative] = _stamp(os.stat(path))
     return files, {"at": time.time_ns(), "files": stamps}
+
+
+def installed_digests(tree: Path) -> dict[str, tuple[str, int]]:
+    """(sha256 hex, size) of each file listed in the top-level RECORD files of ``tree``.
+
+    Only for trees our installer wrote: it rewrites every top-level RECORD from the bytes it
+    wrote (incontainer/install.py), so a wheel cannot plant its own hashes there. A file whose
+    size differs from its row changed afterwards and is hashed by the caller.
+    """
+    found: dict[str, tuple[str, int]] = {}
+    try:
+        records = sorted(
+            os.path.join(entry.path, "RECORD")
+            for entry in os.scandir(tree)
+            if entry.name.endswith(".dist-info") and entry.is_dir(follow_symlinks=False)
+        )
+    except OSError:
+        return found
+    for record in records:
+        try:
+            with open(record, encoding="utf-8", newline="") as stream:
+                rows = list(csv.reader(stream))
+        except (OSError, UnicodeDecodeError, csv.Error):
+            continue
+        for row in rows:
+            if len(row) != 3 or not row[1].startswith("sha256="):
+                continue
+            try:
+                digest = base64.urlsafe_b64decode(row[1][len("sha256=") :] + "==")
+                size = int(row[2])
+            except ValueError:  # binascii.Error is one
+                continue
+            if len(digest) == 32:
+                found[row[0]] = (digest.hex(), size)
+    return found
 
 
 def _stamp(info: os.stat_result) -> list[int]:

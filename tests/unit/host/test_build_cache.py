@@ -17,8 +17,10 @@ from builder.host.build_cache import (
     normalized_job,
     run_cached,
 )
+from builder.incontainer.install import install_wheels
 from builder.job import PipelineResult
 from builder.ui import NullUI
+from tests.support.fixture_packages import write_wheel
 
 RESULT = PipelineResult(schema_version=1, status="ok", python="3.11.2")
 IDENTITY = {"tool": "0.1.0", "image": "lambda-builder/builder:abc", "runtime": "python3.11"}
@@ -273,3 +275,44 @@ def test_shipped_bytecode_is_verified_like_every_other_file(tmp_path: Path) -> N
     (store.entry_dir("k1") / "tree" / "pkg" / "__pycache__" / "x.pyc").write_text("evil")
     hit, problem = store.lookup("k1")
     assert hit is None and problem is not None and "x.pyc" in problem
+
+
+def test_saving_an_installed_tree_takes_the_installers_hashes_instead_of_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheel = write_wheel(
+        tmp_path / "dists", "pkg", "1.0", "py3-none-any", {"pkg/__init__.py": "X = 1\n"}
+    )
+    installed = tmp_path / "built"
+    install_wheels([str(wheel)], str(installed))
+    (installed / "pkg" / "__pycache__").mkdir()
+    (installed / "pkg" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"compiled")
+    truth = {rel: entry_files.file_digest(path) for rel, path in entry_files.tree_files(installed)}
+    hashed = _count_hashing(monkeypatch)
+
+    store = BuildStore(tmp_path / "cache")
+    store.save("k1", installed, RESULT, "t")
+
+    manifest = json.loads((store.entry_dir("k1") / "manifest.json").read_text())
+    assert manifest["files"] == truth
+    # Read: the RECORD (it lists no hash of itself) and what the installer did not write.
+    assert sorted(hashed) == ["RECORD", "__init__.cpython-311.pyc"]
+
+
+def test_a_file_changed_after_install_is_hashed_not_taken_from_its_record(
+    tmp_path: Path,
+) -> None:
+    wheel = write_wheel(
+        tmp_path / "dists", "pkg", "1.0", "py3-none-any", {"pkg/__init__.py": "X = 1\n"}
+    )
+    installed = tmp_path / "built"
+    install_wheels([str(wheel)], str(installed))
+    (installed / "pkg" / "__init__.py").write_text("X = 22\n")  # another size than its row
+
+    store = BuildStore(tmp_path / "cache")
+    store.save("k1", installed, RESULT, "t")
+
+    manifest = json.loads((store.entry_dir("k1") / "manifest.json").read_text())
+    expected = entry_files.file_digest(store.entry_dir("k1") / "tree" / "pkg" / "__init__.py")
+    assert manifest["files"]["pkg/__init__.py"] == expected
+    assert store.lookup("k1")[0] is not None
