@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from builder.architectures import Architecture
 from builder.config import BuildConfig
@@ -38,6 +38,9 @@ from builder.pip_settings import forwarded_settings
 from builder.requirements_file import ParsedRequirements
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
+
+if TYPE_CHECKING:
+    from builder.docker.container import BuildContainer
 
 RUN_ROOT = PurePosixPath("/lambda-builder")
 CACHE_MOUNT = "/lambda-builder-cache"
@@ -139,13 +142,12 @@ def run_in_container(
             ui.warning(target, message)
     store = open_store(config)
 
-    from builder.docker.container import BuildContainer  # the SDK: not needed on a cache hit
-    from builder.docker.cross import run_phase, run_split
-
     @contextmanager
     def start(
         image: str, machine: Architecture, extra: dict[str, dict[str, str]]
     ) -> Iterator[BuildContainer]:
+        from builder.docker.container import BuildContainer  # the SDK: not on a cache hit
+
         ui.step(target, f"starting a build container ({machine.value})")
         with BuildContainer(
             engine,
@@ -170,6 +172,8 @@ def run_in_container(
         collect_output(box, mount, installs_to, output, ui, target)
 
     def run() -> tuple[PipelineResult, Path]:
+        from builder.docker.cross import run_phase, run_split
+
         if plan.native is not None:
             native = (plan.image, plan.native)
             foreign = (target_image, architecture)

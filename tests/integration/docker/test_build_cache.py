@@ -32,13 +32,15 @@ class Project:
         (root / "requirements.txt").write_text("cextpkg==1.0\npurepkg==1.0\n")
         self.runs = 0
 
-    def build(self, *extra: str) -> tuple[Any, dict[str, Any], Path]:
+    def build(
+        self, *extra: str, env: dict[str, str] | None = None
+    ) -> tuple[Any, dict[str, Any], Path]:
         self.runs += 1
         out, report = self.root / f"out{self.runs}", self.root / f"report{self.runs}.json"
         result = self.cli(
             "build", str(self.root / "src"), "-r", str(self.root / "requirements.txt"),
             "--runtime", "python3.11", "--base-image", self.image,
-            "-o", str(out), "--report", str(report), *extra, env=self.env,
+            "-o", str(out), "--report", str(report), *extra, env={**self.env, **(env or {})},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         [target] = json.loads(report.read_text())["targets"]
@@ -64,7 +66,7 @@ def test_unchanged_dependencies_reuse_the_build_without_a_container(
     }
     (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return 2\n")
     started = time.time_ns()
-    result, second, out2 = project.build()
+    result, second, out2 = project.build(env={"PYTHONPROFILEIMPORTTIME": "1"})
     events = docker.from_env().events(
         since=started // 10**9 - 1,  # whole seconds: the first build's may fall in this one
         until=int(time.time()) + 1,
@@ -80,6 +82,13 @@ def test_unchanged_dependencies_reuse_the_build_without_a_container(
     assert one.pop("app.py") != two.pop("app.py")
     assert one == two  # the same dependency tree, byte for byte
     assert created == []  # no build container at all
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "builder.host.build_cache" in imported
+    assert not {"docker", "requests"} & imported  # a cache hit needs no docker SDK
 
 
 def test_a_damaged_entry_is_rebuilt_and_the_build_says_so(
