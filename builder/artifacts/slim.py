@@ -272,8 +272,10 @@ def _remove_empty_directories(
     inside one keeps it: rmdir refuses)."""
     occupied: set[str] = set()
     for item in files:
-        parts = item.relative.split("/")[:-1]
-        occupied.update("/".join(parts[:depth]) for depth in range(1, len(parts) + 1))
+        parent = item.relative.rpartition("/")[0]
+        while parent and parent not in occupied:  # its own parents were added with it
+            occupied.add(parent)
+            parent = parent.rpartition("/")[0]
     for relative in sorted(directories, key=lambda name: name.count("/"), reverse=True):
         path = root.joinpath(*relative.split("/"))
         if relative not in occupied and not path.is_symlink():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -17,6 +17,7 @@ from builder.artifacts.sizes import (
     owners_from_records,
     package_label,
     read_owners,
+    record_paths,
     zipped_warning,
 )
 from builder.artifacts.zips import BundleFile
@@ -137,3 +138,12 @@ def test_measure_counts_and_records_removals() -> None:
     ) == (7, 2, 2, 10, 1)
     assert (report.unzipped_limit, report.zipped_limit) == (262_144_000, 52_428_800)
     assert megabytes(262_144_000) == "250.0 MB"
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["pkg/a.py", "./pkg//a.py", "pkg/./a.py", "pkg/", "pkg/.", "pkg/../a.py", "with, comma/a.py"],
+)
+def test_record_paths_are_read_as_posix_paths_inside_the_bundle(written: str) -> None:
+    row = '"' + written + '",sha256=x,1\n'
+    assert record_paths(row + "/etc/passwd,,\n../out.py,,\n") == [PurePosixPath(written).as_posix()]
