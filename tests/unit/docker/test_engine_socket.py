@@ -138,4 +138,3 @@ def test_a_socket_that_does_not_speak_http_is_no_engine(
     finally:
         server.shutdown()
         server.server_close()
-
