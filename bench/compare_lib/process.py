@@ -60,6 +60,9 @@ def run_timed(
     Docker engine runs in containers).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
+    # The last run's dirty pages (SAM writes hundreds of MB) are flushed now, untimed: the
+    # kernel would otherwise write them back during this run and charge it for them.
+    os.sync()
     with log.open("w") as stream:
         stream.write(f"$ {shlex.join(command)}\n")
         if cwd is not None:
