@@ -31,6 +31,11 @@ def test_a_rootful_local_engine_mounts_and_hands_the_tree_to_this_user() -> None
     assert mount_plan(**LOCAL) == (True, "1000:1001")
 
 
+def test_root_on_this_machine_needs_no_hand_over_from_a_rootful_engine() -> None:
+    assert mount_plan(**{**LOCAL, "ids": (0, 0)}) == (True, None)
+    assert mount_plan(**{**LOCAL, "ids": (0, 1001)}) == (True, "0:1001")
+
+
 def test_a_rootless_engine_mounts_without_changing_owners() -> None:
     options = ("name=seccomp,profile=default", "name=rootless", "name=cgroupns")
     assert mount_plan(**{**LOCAL, "security_options": options}) == (True, None)
