@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from builder.cli.options import ENV_PREFIX, add_target_arguments
 from builder.errors import BuilderError
 from builder.redact import redact
+from builder.version import __version__
 
 
 def _keyring_provider(value: str) -> str:
@@ -282,6 +283,7 @@ def make_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="lambda-builder",
         description="Build Python dependencies for AWS Lambda inside the Lambda images.",
     )
+    parser.add_argument("--version", action="version", version=f"lambda-builder {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (text, add_arguments) in COMMANDS.items():
         subparser = commands.add_parser(name, help=text)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from builder.cli.main import make_parser
+from builder.version import __version__
 
 
 def test_keyring_provider_defaults_to_pips_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,3 +56,10 @@ def test_the_console_script_exits_with_mains_code_and_still_runs_exit_handlers()
     directory, ran = done.stdout.splitlines()
     assert (done.returncode, ran) == (3, "atexit ran")
     assert not Path(directory).exists()  # TemporaryDirectory's finalizer still cleaned up
+
+
+def test_version_is_printed_without_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        make_parser().parse_args(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"lambda-builder {__version__}"
