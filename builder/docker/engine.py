@@ -153,9 +153,12 @@ def image_architecture(engine: Engine, reference: str) -> str | None:
     return None if found is None else str(found.get("Architecture", ""))
 
 
-def ensure_image(engine: Engine, reference: str, architecture: Architecture) -> None:
-    """Have ``reference`` locally for ``architecture``: pull it if absent, check what it is."""
-    found = image_architecture(engine, reference)
+def ensure_image(engine: Engine, reference: str, architecture: Architecture) -> str:
+    """Have ``reference`` locally for ``architecture``: pull it if absent, check what it is.
+
+    Returns the image's id, from the same inspection (callers key on it).
+    """
+    found = engine.inspect_image(reference)
     if found is None:
         import docker.errors
 
@@ -167,11 +170,13 @@ def ensure_image(engine: Engine, reference: str, architecture: Architecture) -> 
                 hint="check the network and `docker login`; --base-image IMAGE uses a mirror "
                 "or an image you already have",
             ) from None
-        found = image_architecture(engine, reference)
-    if found != architecture.docker_arch:
+        found = engine.inspect_image(reference)
+    machine = None if found is None else str(found.get("Architecture", ""))
+    if found is None or machine != architecture.docker_arch:
         raise DockerError(
-            f"image {reference} is for {found}, not {architecture.docker_arch} "
+            f"image {reference} is for {machine}, not {architecture.docker_arch} "
             f"({architecture.value})",
             hint=f"pass a {architecture.value} image with --base-image, or pull it with "
             f"`docker pull --platform {architecture.docker_platform} {reference}`",
         )
+    return str(found.get("Id", ""))

@@ -144,8 +144,7 @@ def _build_error(log: str, architecture: Architecture) -> DockerError:
 
 def builder_image_tag(engine: Engine, base_image: str, architecture: Architecture) -> str:
     """The builder image's tag, known without building it (the base image is pulled if absent)."""
-    ensure_image(engine, base_image, architecture)
-    base_id = engine.image_id(base_image)
+    base_id = ensure_image(engine, base_image, architecture)
     return image_tag(definition_files(architecture), base_image, base_id, bundled_pip.identity())
 
 

@@ -38,7 +38,7 @@ class FakeImages:
             raise self.get_error
         if reference not in self.local:
             raise docker.errors.ImageNotFound(f"No such image: {reference}")
-        return FakeImage({"Architecture": self.local[reference]})
+        return FakeImage({"Id": f"sha256:{reference}", "Architecture": self.local[reference]})
 
     def pull(self, reference: str, platform: str) -> None:
         self.pulls.append((reference, platform))
@@ -152,13 +152,13 @@ def test_engine_api_error_while_inspecting_becomes_a_docker_error() -> None:
 
 def test_present_image_of_the_right_architecture_is_not_pulled() -> None:
     images = FakeImages(local={IMAGE: "arm64"})
-    ensure_image(_engine(images), IMAGE, Architecture.ARM64)
+    assert ensure_image(_engine(images), IMAGE, Architecture.ARM64) == f"sha256:{IMAGE}"
     assert images.pulls == []
 
 
 def test_absent_image_is_pulled_for_the_target_platform() -> None:
     images = FakeImages(registry={IMAGE: "arm64"})
-    ensure_image(_engine(images), IMAGE, Architecture.ARM64)
+    assert ensure_image(_engine(images), IMAGE, Architecture.ARM64) == f"sha256:{IMAGE}"
     assert images.pulls == [(IMAGE, "linux/arm64")]
 
 
