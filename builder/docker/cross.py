@@ -111,7 +111,7 @@ def run_split(
         # stores and writes the result (build_target waits for both before it returns).
         using = background.pending()
 
-        def remove_volume() -> None:
+        def remove_once_unused() -> None:
             for removal in using:
                 removal.join()
             try:
@@ -119,7 +119,7 @@ def run_split(
             except docker.errors.DockerException as error:
                 ui.warning(target, f"could not remove volume {volume.name}: {error}")
 
-        background.start(remove_volume, f"remove {volume.name}")
+        background.start(remove_once_unused, f"remove {volume.name}")
 
 
 def leftover_work_volumes(engine: Engine) -> list[str]:
