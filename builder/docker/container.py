@@ -72,10 +72,13 @@ class BuildContainer:
         ui: BuildUI,
         runtime: Runtime | None = None,
         remove_in_background: bool = False,
+        first_process: list[str] | None = None,
     ):
         """``runtime``: the Python the container must run, checked by each pipeline run.
         ``remove_in_background``: after a success, removal overlaps what the caller does next
-        (whoever passes it calls ``background.wait``, as ``build_target`` does)."""
+        (whoever passes it calls ``background.wait``, as ``build_target`` does).
+        ``first_process``: what keeps the container running (``sleep infinity`` if not given);
+        it must never exit, or every later ``run`` is refused."""
         self.engine = engine
         self.image = image
         self.architecture = architecture
@@ -86,6 +89,7 @@ class BuildContainer:
         self.ui = ui
         self.runtime = runtime
         self.remove_in_background = remove_in_background
+        self.first_process = first_process or ["sleep", "infinity"]
         self.container: Any = None
         self._removal = threading.Lock()
 
@@ -93,8 +97,8 @@ class BuildContainer:
         try:
             self.container = self.engine.client.containers.create(
                 self.image,
-                entrypoint=["sleep"],
-                command=["infinity"],
+                entrypoint=self.first_process[:1],
+                command=self.first_process[1:],
                 platform=self.architecture.docker_platform,
                 environment=self.environment,
                 network_mode=self.network_mode,

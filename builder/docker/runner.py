@@ -33,6 +33,7 @@ from builder.host.build_cache import (
     open_store,
     run_cached,
 )
+from builder.incontainer.pip_server import SOCKET_VARIABLE
 from builder.job import PipelineResult
 from builder.pip_settings import forwarded_settings
 from builder.requirements_file import ParsedRequirements
@@ -147,19 +148,21 @@ def run_in_container(
         image: str, machine: Architecture, extra: dict[str, dict[str, str]]
     ) -> Iterator[BuildContainer]:
         from builder.docker.container import BuildContainer  # the SDK: not on a cache hit
+        from builder.docker.runtime_python import PYTHON
 
         ui.step(target, f"starting a build container ({machine.value})")
         with BuildContainer(
             engine,
             image,
             machine,
-            environment=environment,
+            environment={**environment, SOCKET_VARIABLE: ws.PIP_SERVER_SOCKET},
             network_mode=network_mode,
             volumes={**volumes, **extra},
             target=target,
             ui=ui,
             runtime=runtime,
             remove_in_background=True,
+            first_process=ws.pip_server_process(PYTHON),
         ) as box:
             # No probe: each pipeline run checks its machine and Python first (image_facts).
             box.copy_in(workspace.host_dir, RUN_ROOT)

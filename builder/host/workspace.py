@@ -61,6 +61,15 @@ class Workspace:
         return {"PYTHONPATH": self.run("program"), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+PIP_SERVER_SOCKET = "/tmp/lambda-builder-pip.sock"
+
+
+def pip_server_process(python: str) -> list[str]:
+    """A build container's first process: pip imported while the job is copied in."""
+    source = (PROGRAM_SOURCE / "pip_server.py").read_text(encoding="utf-8")
+    return [python, "-c", source, PIP_SERVER_SOCKET]
+
+
 def stage_program(destination: Path) -> None:
     shutil.copytree(
         PROGRAM_SOURCE,

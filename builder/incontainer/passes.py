@@ -10,12 +10,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .pip_server import BUNDLED_PIP, SOCKET_VARIABLE, ServedCall
+from .pip_server import start as start_served
 from .protocol import EVENT_PREFIX, MissingPackage
 from .tags import DistFile, canonical_name, parse_filename
 
 TAIL_LINES = 80
-# lambda-builder's own pip, byte-compiled into the builder image (images/install-pip.sh).
-BUNDLED_PIP = "/opt/lambda-builder/pip"
 COLLECTING_LINES = 8
 
 _COLLECTING = re.compile(
@@ -81,14 +81,19 @@ def make_runner(base_env: dict[str, str], verbose: bool) -> Runner:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, (bundled, env.get("PYTHONPATH"))))
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         collecting: deque[str] = deque(maxlen=COLLECTING_LINES)
-        process = subprocess.Popen(
-            argv,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
+        # A build container's first process has pip imported already (pip_server).
+        process: ServedCall | subprocess.Popen[str] | None = start_served(
+            os.environ.get(SOCKET_VARIABLE, ""), argv, env
         )
+        if process is None:
+            process = subprocess.Popen(
+                argv,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip("\n")

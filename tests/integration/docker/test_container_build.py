@@ -341,6 +341,40 @@ def test_keep_container_variable_keeps_it_and_says_how_to_enter(
             container.remove(force=True)
 
 
+def test_pip_calls_are_forked_from_the_containers_first_process(
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
+    """The container starts with pip imported (incontainer/pip_server) and the pipeline's pip
+    calls, the first pass and the sdist build, are its children rather than new processes."""
+    result, report = container_build(
+        cli,
+        tmp_path,
+        "cextpkg==1.0\npurepkg==1.0\n",
+        "--runtime",
+        "python3.11",
+        "--base-image",
+        standin_311,
+        env={"BUILDER_KEEP_CONTAINER": "1"},
+    )
+    try:
+        assert result.returncode == 0, result.stderr
+        hows = {p["name"]: p["how"] for p in report["targets"][0]["packages"]}
+        assert hows == {"cextpkg": "built-from-sdist", "purepkg": "wheel"}
+        [kept] = build_containers()
+        assert kept.attrs["Path"] == "/var/lang/bin/python3"
+        assert kept.attrs["Args"][0] == "-c"
+        log = kept.logs().decode()
+        assert "serving pip " + target_pip(report) in log
+        assert "pip download (process" in log and "pip wheel (process" in log
+    finally:
+        for container in build_containers():
+            container.remove(force=True)
+
+
+def target_pip(report: dict[str, Any]) -> str:
+    return str(report["targets"][0]["pip"])
+
+
 def test_remote_engine_path_uses_no_bind_mounts_or_host_network(
     cli: Any, catalog: Catalog, tmp_path: Path, standin_311: str
 ) -> None:
