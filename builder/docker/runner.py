@@ -150,6 +150,8 @@ def run_in_container(
         from builder.docker.container import BuildContainer  # the SDK: not on a cache hit
         from builder.docker.runtime_python import PYTHON
 
+        # A split build's emulated side only compiles: pip there, if at all, on demand.
+        compiles_only = plan.native is not None and machine is not plan.native
         ui.step(target, f"starting a build container ({machine.value})")
         with BuildContainer(
             engine,
@@ -162,7 +164,7 @@ def run_in_container(
             ui=ui,
             runtime=runtime,
             remove_in_background=True,
-            first_process=ws.pip_server_process(PYTHON),
+            first_process=ws.pip_server_process(PYTHON, lazy=compiles_only),
         ) as box:
             # No probe: each pipeline run checks its machine and Python first (image_facts).
             box.copy_in(workspace.host_dir, RUN_ROOT)

@@ -20,6 +20,7 @@ from builder.config import BuildConfig, IndexConfig
 from builder.credentials import CredentialLookup, complete_pip_env
 from builder.errors import PipelineError
 from builder.host import sources
+from builder.incontainer.pip_server import LAZY_FLAG
 from builder.job import JobSpec, PipelineResult, target_spec
 from builder.requirements_file import IndexOptions, ParsedRequirements, flatten
 from builder.runtimes import Runtime
@@ -64,10 +65,11 @@ class Workspace:
 PIP_SERVER_SOCKET = "/tmp/lambda-builder-pip.sock"
 
 
-def pip_server_process(python: str) -> list[str]:
-    """A build container's first process: pip imported while the job is copied in."""
+def pip_server_process(python: str, lazy: bool = False) -> list[str]:
+    """A build container's first process: pip imported while the job is copied in (``lazy``:
+    at the first pip call, for an emulated container that may run none)."""
     source = (PROGRAM_SOURCE / "pip_server.py").read_text(encoding="utf-8")
-    return [python, "-c", source, PIP_SERVER_SOCKET]
+    return [python, "-c", source, PIP_SERVER_SOCKET, *([LAZY_FLAG] if lazy else [])]
 
 
 def stage_program(destination: Path) -> None:

@@ -36,6 +36,7 @@ SHIM_SUFFIX = ".pip_shim"
 LOADING_SUFFIX = ".loading"  # beside the socket while pip is being imported
 LOADING_WAIT = 30.0  # seconds a caller waits for that (a few under QEMU) before spawning pip
 HANDSHAKE_WAIT = 60.0
+LAZY_FLAG = "--lazy"
 ACCEPTED = b"accepted\n"
 
 # What a pip download or wheel imports beyond its entry point (measured in a builder image).
@@ -61,30 +62,52 @@ PRELOAD = (
 # --- server (the container's first process) ----------------------------------------------
 
 
-def serve(path: str) -> None:
-    """Never returns and never raises: the container lives as long as this process."""
+def serve(path: str, lazy: bool = False) -> None:
+    """Never returns and never raises: the container lives as long as this process.
+
+    ``lazy``: pip is imported at the first call, not at once (an emulated container that may
+    never run pip should not spend seconds of emulated CPU beside the builds it runs).
+    """
     loading = path + LOADING_SUFFIX
     try:
-        with open(loading, "w"):
-            pass
-        _preload()
+        if not lazy:
+            with open(loading, "w"):
+                pass
+            _preload()
         listener = _listen(path)
     except BaseException:  # any failure: stay alive as `sleep` would, callers spawn pip
-        _log("not serving: " + traceback.format_exc(limit=1).strip().replace("\n", " | "))
+        _log("not serving: " + _last_error())
         listener = None
     with contextlib.suppress(OSError):
         os.remove(loading)
     if listener is None:
         _sleep_forever()
-    _log(f"serving pip {_pip_version()} on {path}")
+    _log(f"serving on {path}, " + ("pip imported at the first call" if lazy else _pip_version()))
+    imported: bool | None = None if lazy else True
     while True:
         try:
             ready, _, _ = select.select([listener], [], [], 5.0)
             _reap()
+            if ready and imported is None:
+                imported = _preloaded()
             if ready:
-                _take(listener)
+                _take(listener, bool(imported))
         except BaseException:  # one bad request must not end the container
-            _log("request failed: " + traceback.format_exc(limit=1).strip().replace("\n", " | "))
+            _log("request failed: " + _last_error())
+
+
+def _preloaded() -> bool:
+    try:
+        _preload()
+    except BaseException:  # every call is then declined: its caller spawns pip
+        _log("cannot import pip: " + _last_error())
+        return False
+    _log(_pip_version())
+    return True
+
+
+def _last_error() -> str:
+    return traceback.format_exc(limit=1).strip().replace("\n", " | ")
 
 
 def _listen(path: str) -> socket.socket:
@@ -111,12 +134,15 @@ def _preload() -> None:
         create_command(command)
 
 
-def _take(listener: socket.socket) -> None:
+def _take(listener: socket.socket, serving: bool) -> None:
     connection, _ = listener.accept()
     output = -1
     try:
         connection.settimeout(10.0)
         output, request = _receive(connection)
+        if not serving:
+            connection.sendall(b"declined pip could not be imported\n")
+            return
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child ends in os._exit
             listener.close()
@@ -190,9 +216,13 @@ def _child(connection: socket.socket, output: int, request: dict[str, Any]) -> N
             os._exit(code & 0xFF)
 
 
+def _is_pip_call(argv: list[str]) -> bool:
+    return len(argv) >= 3 and argv[1] == "-m" and argv[2].endswith(SHIM_SUFFIX)
+
+
 def _declined(argv: list[str], env: dict[str, str]) -> str:
     """Why this process cannot stand in for ``argv`` started with ``env`` (empty: it can)."""
-    if len(argv) < 3 or argv[1] != "-m" or not argv[2].endswith(SHIM_SUFFIX):
+    if not _is_pip_call(argv):
         return "not a pip call"
     if os.path.realpath(argv[0]) != os.path.realpath(sys.executable):
         return f"another interpreter ({argv[0]})"
@@ -226,7 +256,7 @@ def _reap() -> None:
 
 def _pip_version() -> str:
     pip = sys.modules.get("pip")
-    return str(getattr(pip, "__version__", "?"))
+    return f"pip {getattr(pip, '__version__', '?')}"
 
 
 def _log(message: str) -> None:
@@ -267,7 +297,9 @@ class ServedCall:
 
 def start(path: str, argv: list[str], env: dict[str, str]) -> ServedCall | None:
     """The call running in a fork of the server, or None when it is not there or declines."""
-    if not path or not hasattr(socket, "CMSG_LEN") or not _listening(path):
+    if not path or not _is_pip_call(argv) or not hasattr(socket, "CMSG_LEN"):
+        return None
+    if not _listening(path):
         return None
     read_end, write_end = os.pipe()
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -308,4 +340,4 @@ def _listening(path: str) -> bool:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], lazy=LAZY_FLAG in sys.argv[2:])

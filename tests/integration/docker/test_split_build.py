@@ -30,14 +30,16 @@ def template() -> str:
     return f"{base}:{{version}}{{suffix}}"
 
 
-def build(cli: Any, root: Path, requirements: str, template: str) -> tuple[Any, dict[str, Any]]:
+def build(
+    cli: Any, root: Path, requirements: str, template: str, env: dict[str, str] | None = None
+) -> tuple[Any, dict[str, Any]]:
     root.mkdir(parents=True, exist_ok=True)
     (root / "requirements.txt").write_text(requirements)
     report = root / "report.json"
     result = cli(
         "build", "-r", str(root / "requirements.txt"), "--runtime", "python3.11",
         "--arch", "arm64", "--base-image", template, "-o", str(root / "out"),
-        "--report", str(report), "--no-cache",
+        "--report", str(report), "--no-cache", env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     [target] = json.loads(report.read_text())["targets"]
@@ -95,6 +97,35 @@ def test_sdists_are_compiled_in_the_emulated_image_and_nothing_else_is(
         header = so.read_bytes()[:20]
         assert struct.unpack("<H", header[18:20])[0] == EM_AARCH64
     assert work_volumes() == before  # the shared work volume is gone
+
+
+def test_the_emulated_container_imports_pip_only_if_it_runs_it(
+    cli: Any, tmp_path: Path, template: str
+) -> None:
+    """Both containers start with the pip server; the native one imports pip at once, the
+    emulated one (a setup.py-only sdist: no pip call there) never does."""
+    client = docker.from_env()
+    before = work_volumes()
+    try:
+        result, target = build(
+            cli, tmp_path, "legacycpkg==1.0\n", template, env={"BUILDER_KEEP_CONTAINER": "1"}
+        )
+        assert started_containers(result.stderr) == ["x86_64", "arm64"]
+        assert [p["built_on"] for p in target["packages"]] == ["emulated"]
+        kept = client.containers.list(all=True, filters={"label": "org.lambda-builder.build"})
+        logs = {c.attrs["Config"]["Image"]: c.logs().decode() for c in kept}
+        [native] = [log for image, log in logs.items() if "pip download (process" in log]
+        [emulated] = [log for log in logs.values() if log != native]
+        assert f"pip {target['pip']}" in native
+        assert "pip imported at the first call" in emulated
+        assert f"pip {target['pip']}" not in emulated  # the direct build asked it nothing
+    finally:
+        for container in client.containers.list(
+            all=True, filters={"label": "org.lambda-builder.build"}
+        ):
+            container.remove(force=True)
+        for name in work_volumes() - before:
+            client.volumes.get(name).remove(force=True)
 
 
 def test_target_facts_come_from_its_builder_image_or_an_emulated_probe(tmp_path: Path) -> None:

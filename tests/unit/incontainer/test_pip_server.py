@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -31,10 +32,11 @@ def start_server() -> Iterator[Server]:
     started: list[subprocess.Popen[str]] = []
     first_lines: list[str] = []
 
-    def start(*flags: str) -> tuple[str, subprocess.Popen[str], str]:
+    def start(*flags: str, lazy: bool = False) -> tuple[str, subprocess.Popen[str], str]:
         path = os.path.join(directory, f"pip-{len(started)}.sock")
+        lazily = [pip_server.LAZY_FLAG] if lazy else []
         process = subprocess.Popen(
-            [sys.executable, *flags, "-c", SOURCE, path],
+            [sys.executable, *flags, "-c", SOURCE, path, *lazily],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -162,6 +164,27 @@ def test_a_server_that_cannot_import_pip_stays_up_and_serves_nothing(
     assert process.poll() is None  # still the container's first process
     assert not os.path.exists(path + pip_server.LOADING_SUFFIX)
     assert "not serving" in said and "No module named 'pip'" in said
+
+
+def test_a_lazy_server_imports_pip_at_the_first_pip_call_only(
+    start_server: Server, tmp_path: Path
+) -> None:
+    path, process, said = start_server(lazy=True)
+    assert said.endswith("pip imported at the first call\n")
+    # The fake shim imports nothing: pip is there because the server imported it first.
+    env = fake_shim(tmp_path, "    print('pip?', 'pip' in sys.modules)\n    return 0\n")
+    assert served(path, [sys.executable, "-m", "fakepkg.pip_shim"], env) == (0, "pip? True\n")
+    assert f"lambda-builder pip server: pip {importlib.metadata.version('pip')}\n" in server_log(
+        process
+    )
+
+
+def test_a_lazy_server_without_pip_declines_every_call(start_server: Server) -> None:
+    path, process, _ = start_server("-I", "-S", lazy=True)
+    assert pip_server.start(path, [*SHIM, "--version"], dict(os.environ)) is None
+    assert pip_server.start(path, [*SHIM, "--version"], dict(os.environ)) is None
+    assert process.poll() is None
+    assert "cannot import pip" in server_log(process)
 
 
 def test_no_server_means_the_caller_spawns_pip(
