@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -11,6 +12,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -319,26 +321,36 @@ def test_container_removed_when_interrupted(
     assert not (tmp_path / "out").exists()
 
 
-def test_keep_container_variable_keeps_it_and_says_how_to_enter(
-    cli: Any, tmp_path: Path, standin_311: str
-) -> None:
-    result, _ = container_build(
+@contextlib.contextmanager
+def kept_container_build(
+    cli: Any, tmp_path: Path, requirements: str, image: str
+) -> Iterator[tuple[Any, dict[str, Any], Any]]:
+    """A build with BUILDER_KEEP_CONTAINER=1: its result, report and kept container (removed
+    afterwards)."""
+    result, report = container_build(
         cli,
         tmp_path,
-        "purepkg==1.0\n",
+        requirements,
         "--runtime",
         "python3.11",
         "--base-image",
-        standin_311,
+        image,
         env={"BUILDER_KEEP_CONTAINER": "1"},
     )
     try:
         assert result.returncode == 0, result.stderr
         [kept] = build_containers()
-        assert f"docker exec -it {kept.name} sh" in result.stderr
+        yield result, report, kept
     finally:
         for container in build_containers():
             container.remove(force=True)
+
+
+def test_keep_container_variable_keeps_it_and_says_how_to_enter(
+    cli: Any, tmp_path: Path, standin_311: str
+) -> None:
+    with kept_container_build(cli, tmp_path, "purepkg==1.0\n", standin_311) as (result, _, kept):
+        assert f"docker exec -it {kept.name} sh" in result.stderr
 
 
 def test_pip_calls_are_forked_from_the_containers_first_process(
@@ -346,29 +358,16 @@ def test_pip_calls_are_forked_from_the_containers_first_process(
 ) -> None:
     """The container starts with pip imported (incontainer/pip_server) and the pipeline's pip
     calls, the first pass and the sdist build, are its children rather than new processes."""
-    result, report = container_build(
-        cli,
-        tmp_path,
-        "cextpkg==1.0\npurepkg==1.0\n",
-        "--runtime",
-        "python3.11",
-        "--base-image",
-        standin_311,
-        env={"BUILDER_KEEP_CONTAINER": "1"},
-    )
-    try:
-        assert result.returncode == 0, result.stderr
-        hows = {p["name"]: p["how"] for p in report["targets"][0]["packages"]}
+    requirements = "cextpkg==1.0\npurepkg==1.0\n"
+    with kept_container_build(cli, tmp_path, requirements, standin_311) as (_, report, kept):
+        [target] = report["targets"]
+        hows = {p["name"]: p["how"] for p in target["packages"]}
         assert hows == {"cextpkg": "built-from-sdist", "purepkg": "wheel"}
-        [kept] = build_containers()
         assert kept.attrs["Path"] == "/var/lang/bin/python3"
         assert kept.attrs["Args"][0] == "-c"
         log = kept.logs().decode()
-        assert f"serving on /tmp/lambda-builder-pip.sock, pip {report['targets'][0]['pip']}" in log
+        assert f"serving on /tmp/lambda-builder-pip.sock, pip {target['pip']}" in log
         assert "pip download (process" in log and "pip wheel (process" in log
-    finally:
-        for container in build_containers():
-            container.remove(force=True)
 
 
 def test_remote_engine_path_uses_no_bind_mounts_or_host_network(
