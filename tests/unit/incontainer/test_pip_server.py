@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pip
 import pytest
 
 from builder.incontainer import pip_server
@@ -174,9 +174,7 @@ def test_a_lazy_server_imports_pip_at_the_first_pip_call_only(
     # The fake shim imports nothing: pip is there because the server imported it first.
     env = fake_shim(tmp_path, "    print('pip?', 'pip' in sys.modules)\n    return 0\n")
     assert served(path, [sys.executable, "-m", "fakepkg.pip_shim"], env) == (0, "pip? True\n")
-    assert f"lambda-builder pip server: pip {importlib.metadata.version('pip')}\n" in server_log(
-        process
-    )
+    assert f"lambda-builder pip server: pip {pip.__version__}\n" in server_log(process)
 
 
 def test_a_lazy_server_without_pip_declines_every_call(start_server: Server) -> None:
