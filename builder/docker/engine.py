@@ -149,8 +149,11 @@ def connect() -> Engine:
 
 
 def image_architecture(engine: Engine, reference: str) -> str | None:
-    found = engine.inspect_image(reference)
-    return None if found is None else str(found.get("Architecture", ""))
+    return _architecture_of(engine.inspect_image(reference))
+
+
+def _architecture_of(inspection: dict[str, Any] | None) -> str | None:
+    return None if inspection is None else str(inspection.get("Architecture", ""))
 
 
 def ensure_image(engine: Engine, reference: str, architecture: Architecture) -> str:
@@ -171,7 +174,7 @@ def ensure_image(engine: Engine, reference: str, architecture: Architecture) -> 
                 "or an image you already have",
             ) from None
         found = engine.inspect_image(reference)
-    machine = None if found is None else str(found.get("Architecture", ""))
+    machine = _architecture_of(found)
     if found is None or machine != architecture.docker_arch:
         raise DockerError(
             f"image {reference} is for {machine}, not {architecture.docker_arch} "
