@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .pip_server import BUNDLED_PIP, SOCKET_VARIABLE, ServedCall
+from .pip_server import BUNDLED_PIP, SOCKET_VARIABLE, ServedCall, has_pip
 from .pip_server import start as start_served
 from .protocol import EVENT_PREFIX, MissingPackage
 from .tags import DistFile, canonical_name, parse_filename
@@ -42,7 +42,7 @@ Runner = Callable[[list[str], dict[str, str]], Outcome]
 def bundled_pip(root: str | None = None) -> str | None:
     """The directory to put first on PYTHONPATH, when the builder image carries a newer pip."""
     root = root or BUNDLED_PIP
-    return root if os.path.isfile(os.path.join(root, "pip", "__init__.py")) else None
+    return root if has_pip(root) else None
 
 
 def legacy_builds(root: str | None = None) -> bool:

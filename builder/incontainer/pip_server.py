@@ -121,8 +121,13 @@ def _listen(path: str) -> socket.socket:
     return listener
 
 
+def has_pip(directory: str) -> bool:
+    """Whether ``directory`` on sys.path would import a pip package."""
+    return os.path.isfile(os.path.join(directory, "pip", "__init__.py"))
+
+
 def _preload() -> None:
-    if os.path.isfile(os.path.join(BUNDLED_PIP, "pip", "__init__.py")):
+    if has_pip(BUNDLED_PIP):
         sys.path.insert(0, BUNDLED_PIP)
     for name in PRELOAD:
         # Another pip may lack one: the call that needs it imports it.
@@ -226,10 +231,7 @@ def _declined(argv: list[str], env: dict[str, str]) -> str:
         return "not a pip call"
     if os.path.realpath(argv[0]) != os.path.realpath(sys.executable):
         return f"another interpreter ({argv[0]})"
-    wanted = next(
-        (entry for entry in _python_path(env) if os.path.isfile(f"{entry}/pip/__init__.py")),
-        None,
-    )
+    wanted = next((entry for entry in _python_path(env) if has_pip(entry)), None)
     pip = sys.modules.get("pip")
     loaded = os.path.dirname(os.path.dirname(str(getattr(pip, "__file__", "")))) if pip else None
     if wanted is not None and loaded is not None and wanted != loaded:
