@@ -50,8 +50,9 @@ def patch_markers(markers: dict[str, str]) -> None:
     cmdoptions.check_dist_restriction = allow_sdists
 
 
-def patch_links(machine: str) -> None:
-    """Index entries for wheels that cannot run on ``machine``'s Linux are never made links."""
+def patch_links(machine: str, python: tuple[int, int] | None = None) -> None:
+    """Index entries for wheels that cannot run on ``machine``'s Linux (or, given, on CPython
+    ``python``) are never made links."""
     try:
         from pip._internal.models.link import Link
     except ImportError:
@@ -68,24 +69,40 @@ def patch_links(machine: str) -> None:
     for name, filename in (("from_json", json_filename), ("from_element", anchor_filename)):
         parser = getattr(Link, name, None)
         if parser is not None:
-            setattr(Link, name, classmethod(_trimmed(parser.__func__, filename, machine)))
+            trimmed = _trimmed(parser.__func__, filename, machine, python)
+            setattr(Link, name, classmethod(trimmed))
 
 
-def _trimmed(parse: Any, filename: Any, machine: str) -> Any:
+def _trimmed(parse: Any, filename: Any, machine: str, python: tuple[int, int] | None) -> Any:
     def trimmed(cls: Any, entry: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        if not could_run_on(filename(entry), machine):
+        if not could_run_on(filename(entry), machine, python):
             return None
         return parse(cls, entry, *args, **kwargs)
 
     return trimmed
 
 
+def target_python(markers: dict[str, str] | None) -> tuple[int, int] | None:
+    """The CPython pip picks wheels for: the target's (given ``--python-version``) when
+    resolving for another machine, else this interpreter."""
+    if sys.implementation.name != "cpython":
+        return None
+    if markers is None:
+        return sys.version_info[0], sys.version_info[1]
+    try:
+        major, minor = markers["python_version"].split(".")[:2]
+        return int(major), int(minor)
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
 def main(argv: list[str]) -> int:
+    markers = json.loads(os.environ[MARKERS_VARIABLE]) if MARKERS_VARIABLE in os.environ else None
     machine = os.environ.get(WHEEL_MACHINE_VARIABLE)
     if machine:
-        patch_links(machine)
-    if MARKERS_VARIABLE in os.environ:
-        patch_markers(json.loads(os.environ[MARKERS_VARIABLE]))
+        patch_links(machine, target_python(markers))
+    if markers is not None:
+        patch_markers(markers)
     from pip._internal.cli.main import main as pip_main
 
     return int(pip_main(argv) or 0)

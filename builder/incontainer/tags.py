@@ -127,20 +127,41 @@ def local_glibc() -> tuple[int, int]:
         return (0, 0)
 
 
-def could_run_on(filename: str, machine: str) -> bool:
+def could_run_on(filename: str, machine: str, python: tuple[int, int] | None = None) -> bool:
     """False only for a wheel that no Linux on ``machine`` can install: every platform tag
-    names another OS, libc or architecture. Anything else (sdists, odd names) is kept for pip
-    to judge."""
+    names another OS, libc or architecture, or (given CPython ``python``) every interpreter tag
+    names one that CPython cannot load. Anything else (sdists, odd names) is kept for pip to
+    judge."""
     if not filename.lower().endswith(".whl"):
         return True
-    parts = filename[:-4].split("-")
+    parts = filename[:-4].lower().split("-")
     if len(parts) not in (5, 6):
         return True
-    return any(
+    interpreters, abis, platforms = parts[-3:]
+    if not any(
         platform == "any"
         or (platform.startswith(("linux_", "manylinux")) and platform.endswith("_" + machine))
-        for platform in parts[-1].lower().split(".")
-    )
+        for platform in platforms.split(".")
+    ):
+        return False
+    return python is None or _cpython_could_load(interpreters, abis, python)
+
+
+def _cpython_could_load(interpreters: str, abis: str, python: tuple[int, int]) -> bool:
+    """pip on CPython X.Y takes ``py*`` tags, ``cpXY`` and older ``cp3*`` with the stable
+    ABI: never another implementation's (``pp310``), Python 2's or a newer minor's."""
+    if python[0] != 3:
+        return True
+    stable = "abi3" in abis.split(".")
+    for interpreter in interpreters.split("."):
+        if interpreter.startswith("py"):
+            return True
+        minor = _python_minor(interpreter, "cp")
+        if minor is None:
+            continue
+        if minor in (-1, python[1]) or (stable and minor < python[1]):
+            return True
+    return False
 
 
 def is_pure(dist: DistFile) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from pip._internal.index.collector import IndexContent, parse_links
 from pip._internal.models.link import Link
 
-from builder.incontainer.pip_shim import patch_links
+from builder.incontainer.pip_shim import patch_links, target_python
 from builder.incontainer.tags import could_run_on
 
 KEPT_ON_X86_64 = [
@@ -45,6 +45,48 @@ def test_wheels_for_other_systems_and_machines_are_dropped(filename: str) -> Non
 def test_the_machine_decides_which_linux_wheels_stay() -> None:
     arm = "pydantic_core-2.27.2-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
     assert could_run_on(arm, "aarch64") and not could_run_on(arm, "x86_64")
+
+
+ON_CPYTHON_3_11 = {
+    "pydantic_core-2.27.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl": True,
+    "cryptography-44.0.0-cp39-abi3-manylinux_2_28_x86_64.whl": True,  # the stable ABI
+    "cryptography-44.0.0-cp37-abi3.abi4-manylinux_2_28_x86_64.whl": True,
+    "six-1.17.0-py2.py3-none-any.whl": True,
+    "pkg-1.0-py311-none-manylinux_2_17_x86_64.whl": True,
+    "pkg-1.0-cp310.cp311-cp310.cp311-manylinux_2_17_x86_64.whl": True,
+    "pydantic_core-2.27.2-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl": False,
+    "pydantic_core-2.27.2-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl": False,
+    "pydantic_core-2.27.2-pp310-pypy310_pp73-manylinux_2_17_x86_64.whl": False,
+    "cryptography-44.0.0-cp312-abi3-manylinux_2_28_x86_64.whl": False,  # abi3 from 3.12 on
+    "pkg-1.0-cp27-cp27mu-manylinux1_x86_64.whl": False,
+    "pkg-1.0-cp39-none-manylinux_2_17_x86_64.whl": False,
+}
+
+
+@pytest.mark.parametrize(("filename", "kept"), ON_CPYTHON_3_11.items())
+def test_wheels_for_other_pythons_are_dropped_when_the_target_python_is_known(
+    filename: str, kept: bool
+) -> None:
+    assert could_run_on(filename, "x86_64", (3, 11)) is kept
+    assert could_run_on(filename, "x86_64")  # without a Python, only the machine counts
+
+
+@pytest.mark.parametrize("filename", ON_CPYTHON_3_11)
+def test_a_dropped_wheel_is_one_pip_on_that_python_would_reject(filename: str) -> None:
+    from pip._internal.models.wheel import Wheel
+    from pip._internal.utils.compatibility_tags import get_supported
+
+    supported = get_supported(
+        version="311", platforms=["manylinux_2_28_x86_64", "manylinux1_x86_64"], impl="cp"
+    )
+    if not could_run_on(filename, "x86_64", (3, 11)):
+        assert not Wheel(filename).supported(supported)
+
+
+def test_the_target_python_comes_from_the_markers_when_resolving_for_another_machine() -> None:
+    assert target_python({"python_version": "3.12", "platform_machine": "aarch64"}) == (3, 12)
+    assert target_python(None) == sys.version_info[:2]
+    assert target_python({"platform_machine": "aarch64"}) is None  # unknown: machine only
 
 
 @pytest.fixture
