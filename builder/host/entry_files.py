@@ -76,8 +76,9 @@ def digest_settled(tree: Path) -> tuple[dict[str, str], dict[str, object]]:
 
     The files were written a moment ago, inside the racy window, so the first lookup would
     hash them all again (100 MB for numpy and pandas). Their mtime is first set a few seconds
-    into the past: a write after that (even during the hashing) gives a new mtime, which the
-    next lookup sees as a change, so the record stays as safe as one made later.
+    into the past (files the installer wrote are there already: they carry their wheel's
+    times): a write after that (even during the hashing) gives a new mtime, which the next
+    lookup sees as a change, so the record stays as safe as one made later.
 
     Files the installer wrote are not read at all: it hashed each one as it wrote it, into
     the RECORD it rewrites (``installed_digests``).
@@ -86,15 +87,17 @@ def digest_settled(tree: Path) -> tuple[dict[str, str], dict[str, object]]:
     installed = installed_digests(tree)
     files, stamps = {}, {}
     for relative, path, info in tree_stats(tree):
-        # A file not ours to touch is simply hashed again on the first lookup.
-        with contextlib.suppress(OSError):
-            os.utime(path, ns=(settled_ns, settled_ns), follow_symlinks=False)
+        if info.st_mtime_ns > settled_ns:
+            # A file not ours to touch is simply hashed again on the first lookup.
+            with contextlib.suppress(OSError):
+                os.utime(path, ns=(settled_ns, settled_ns), follow_symlinks=False)
+            info = os.stat(path)
         recorded = installed.get(relative)
         if recorded is not None and recorded[1] == info.st_size:
             files[relative] = recorded[0]
         else:
             files[relative] = file_digest(path)
-        stamps[relative] = _stamp(os.stat(path))
+        stamps[relative] = _stamp(info)
     return files, {"at": time.time_ns(), "files": stamps}
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import calendar
+import contextlib
 import csv
 import hashlib
 import io
@@ -10,6 +12,7 @@ import os
 import re
 import zipfile
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -154,10 +157,12 @@ def install_wheels(wheels: list[str], target_dir: str) -> InstallPlan:
     plan = plan_install(wheels)
     batches = _batches(plan)
     records: dict[str, list[str]] = {}
+    _make_directories(target_dir, plan.files)
+    umask = _current_umask()
     workers = max(1, min(len(batches), os.cpu_count() or 1, MAX_WORKERS))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for wheel, lines in pool.map(
-            lambda batch: _write_batch(batch[0], batch[1], target_dir), batches
+            lambda batch: _write_batch(batch[0], batch[1], target_dir, umask), batches
         ):
             records.setdefault(wheel, []).extend(lines)
     _rewrite_records(plan, records, target_dir)
@@ -165,6 +170,29 @@ def install_wheels(wheels: list[str], target_dir: str) -> InstallPlan:
 
 
 MAX_WORKERS = 4
+
+
+def _make_directories(target_dir: str, files: Iterable[str]) -> None:
+    """Every directory the files need, each made once, parents first (a file written later
+    costs its own creation only: no stat of its directory per file)."""
+    os.makedirs(target_dir, exist_ok=True)
+    needed = set()
+    for dest in files:
+        parts = dest.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            needed.add("/".join(parts[:depth]))
+    for relative in sorted(needed):  # a parent sorts before its children
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(os.path.join(target_dir, *relative.split("/")))
+
+
+def _current_umask() -> int:
+    """Read before the writer threads start (reading it means setting it for a moment)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 _BATCH_BYTES = 16 << 20  # uncompressed bytes per batch: a big wheel is split across threads
 
 
@@ -191,7 +219,7 @@ def _batches(plan: InstallPlan) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _write_batch(
-    wheel: str, items: list[tuple[str, str]], target_dir: str
+    wheel: str, items: list[tuple[str, str]], target_dir: str, umask: int
 ) -> tuple[str, list[str]]:
     lines = []
     with zipfile.ZipFile(wheel) as archive:
@@ -204,13 +232,45 @@ def _write_batch(
                     f"{os.path.basename(wheel)} is damaged: {member}: {error}"
                 ) from None
             path = os.path.join(target_dir, *dest.split("/"))
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as stream:
-                stream.write(data)
-            os.chmod(path, _mode(info))
+            mode = _mode(info)
+            fd, created = _open_for_writing(path, mode)
+            try:
+                with memoryview(data) as view:
+                    written = 0
+                    while written < len(view):
+                        written += os.write(fd, view[written:])
+                if not created or mode & umask:
+                    os.fchmod(fd, mode)
+                stamp = member_mtime_ns(info)
+                os.utime(fd, ns=(stamp, stamp))
+            finally:
+                os.close(fd)
             if not dest.endswith(".dist-info/RECORD"):
                 lines.append(_record_line(dest, data))
     return wheel, lines
+
+
+def _open_for_writing(path: str, mode: int) -> tuple[int, bool]:
+    """A descriptor, and whether the file is new: it then has ``mode`` less the umask, where
+    a file already there keeps its own mode."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
+    try:
+        return os.open(path, flags | os.O_EXCL, mode), True
+    except FileExistsError:
+        return os.open(path, flags | os.O_TRUNC, mode), False
+
+
+def member_mtime_ns(info: zipfile.ZipInfo) -> int:
+    """The time the wheel stores for a member (as UTC), so the same wheel always gives the
+    same tree; zips cannot say anything before 1980."""
+    try:
+        seconds = calendar.timegm((*info.date_time, 0, 0, 0))
+    except (TypeError, ValueError, OverflowError):
+        seconds = _ZIP_EPOCH
+    return max(seconds, _ZIP_EPOCH) * 1_000_000_000
+
+
+_ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 
 
 def _rewrite_records(plan: InstallPlan, records: dict[str, list[str]], target_dir: str) -> None:

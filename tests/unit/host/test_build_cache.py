@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,25 @@ def test_files_unchanged_since_the_last_check_are_not_read_again(
     _age_the_last_check(store, "k1")
     assert store.lookup("k1")[0] is not None
     assert hashed == []
+
+
+def test_files_with_old_times_keep_them_and_still_need_no_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The installer gives its files their wheel's times: saving leaves those alone.
+    built = tree(tmp_path / "built", {"old.py": "OLD = 1\n", "new.py": "NEW = 1\n"})
+    wheel_time = 1_600_000_000 * 10**9
+    os.utime(built / "old.py", ns=(wheel_time, wheel_time))
+    store = BuildStore(tmp_path / "cache")
+    saved = store.save("k1", built, RESULT, "t")
+    assert (saved / "old.py").stat().st_mtime_ns == wheel_time
+    assert (saved / "new.py").stat().st_mtime_ns < time.time_ns() - 10**9  # settled
+    hashed = _count_hashing(monkeypatch)
+    assert store.lookup("k1")[0] is not None
+    assert hashed == []
+    (saved / "old.py").write_text("OLD = 2\n")  # a later write gives it a new time
+    hit, problem = store.lookup("k1")
+    assert hit is None and problem is not None and "old.py does not match" in problem
 
 
 def test_a_same_size_write_right_after_saving_is_caught(tmp_path: Path) -> None:

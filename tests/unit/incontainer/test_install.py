@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import calendar
 import csv
 import hashlib
 import os
@@ -19,6 +20,7 @@ from builder.incontainer.install import (
     destination,
     hand_over,
     install_wheels,
+    member_mtime_ns,
     plan_install,
 )
 from tests.support.fixture_packages import executable, pure_wheel, tagged_wheel, write_wheel
@@ -132,6 +134,43 @@ def test_exec_bits_are_kept_and_other_files_are_0644(tmp_path: Path) -> None:
     assert stat.S_IMODE((target / "runner" / "helper.sh").stat().st_mode) == 0o755
     assert stat.S_IMODE((target / "runner" / "tool").stat().st_mode) == 0o755
     assert stat.S_IMODE((target / "runner" / "data.txt").stat().st_mode) == 0o644
+
+
+def test_modes_do_not_depend_on_the_umask_or_on_a_file_already_there(tmp_path: Path) -> None:
+    wheel = _raw_wheel(
+        tmp_path / "modes-1.0-py3-none-any.whl",
+        {"modes/run": b"#!/bin/sh\n", "modes/data.txt": b"x"},
+        modes={"modes/run": 0o755},
+    )
+    target = tmp_path / "target"
+    (target / "modes").mkdir(parents=True)
+    (target / "modes" / "data.txt").write_text("old")
+    os.chmod(target / "modes" / "data.txt", 0o600)
+    previous = os.umask(0o077)
+    try:
+        install_wheels([wheel], str(target))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((target / "modes" / "run").stat().st_mode) == 0o755
+    assert stat.S_IMODE((target / "modes" / "data.txt").stat().st_mode) == 0o644
+    assert (target / "modes" / "data.txt").read_bytes() == b"x"
+
+
+def test_installed_files_carry_the_times_stored_in_the_wheel(tmp_path: Path) -> None:
+    wheel = _raw_wheel(tmp_path / "stamped-1.0-py3-none-any.whl", {"stamped/a.py": b"A = 1\n"})
+    one, two = tmp_path / "one", tmp_path / "two"
+    install_wheels([wheel], str(one))
+    install_wheels([wheel], str(two))
+    stamp = calendar.timegm((2020, 1, 1, 0, 0, 0)) * 10**9  # the member's date, as UTC
+    assert (one / "stamped" / "a.py").stat().st_mtime_ns == stamp
+    assert (two / "stamped" / "a.py").stat().st_mtime_ns == stamp
+
+
+def test_a_member_time_zips_cannot_hold_becomes_1980() -> None:
+    info = zipfile.ZipInfo("a.py", date_time=(1980, 1, 1, 0, 0, 0))
+    assert member_mtime_ns(info) == 315532800 * 10**9
+    info.date_time = (1980, 0, 0, 0, 0, 0)  # no such date, as some writers leave it
+    assert member_mtime_ns(info) == 315532800 * 10**9
 
 
 def test_setuid_and_group_bits_in_a_wheel_are_not_installed(tmp_path: Path) -> None:
