@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -132,19 +133,26 @@ def could_run_on(filename: str, machine: str, python: tuple[int, int] | None = N
     names another OS, libc or architecture, or (given CPython ``python``) every interpreter tag
     names one that CPython cannot load. Anything else (sdists, odd names) is kept for pip to
     judge."""
-    if not filename.lower().endswith(".whl"):
+    if filename[-4:].lower() != ".whl":
         return True
-    parts = filename[:-4].lower().split("-")
+    parts = filename[:-4].split("-")
     if len(parts) not in (5, 6):
         return True
-    interpreters, abis, platforms = parts[-3:]
+    return _tags_could_run_on(parts[-3], parts[-2], parts[-1], machine, python)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags_could_run_on(
+    interpreters: str, abis: str, platforms: str, machine: str, python: tuple[int, int] | None
+) -> bool:
+    """Decided once per tag set: a project page repeats the same few for every release."""
     if not any(
         platform == "any"
         or (platform.startswith(("linux_", "manylinux")) and platform.endswith("_" + machine))
-        for platform in platforms.split(".")
+        for platform in platforms.lower().split(".")
     ):
         return False
-    return python is None or _cpython_could_load(interpreters, abis, python)
+    return python is None or _cpython_could_load(interpreters.lower(), abis.lower(), python)
 
 
 def _cpython_could_load(interpreters: str, abis: str, python: tuple[int, int]) -> bool:
