@@ -170,29 +170,6 @@ def install_wheels(wheels: list[str], target_dir: str) -> InstallPlan:
 
 
 MAX_WORKERS = 4
-
-
-def _make_directories(target_dir: str, files: Iterable[str]) -> None:
-    """Every directory the files need, each made once, parents first (a file written later
-    costs its own creation only: no stat of its directory per file)."""
-    os.makedirs(target_dir, exist_ok=True)
-    needed = set()
-    for dest in files:
-        parts = dest.split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            needed.add("/".join(parts[:depth]))
-    for relative in sorted(needed):  # a parent sorts before its children
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(os.path.join(target_dir, *relative.split("/")))
-
-
-def _current_umask() -> int:
-    """Read before the writer threads start (reading it means setting it for a moment)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
 _BATCH_BYTES = 16 << 20  # uncompressed bytes per batch: a big wheel is split across threads
 
 
@@ -216,6 +193,27 @@ def _batches(plan: InstallPlan) -> list[tuple[str, list[tuple[str, str]]]]:
             batches.append((size, wheel, batch))
     batches.sort(key=lambda item: (-item[0], item[1]))
     return [(wheel, batch) for _size, wheel, batch in batches]
+
+
+def _make_directories(target_dir: str, files: Iterable[str]) -> None:
+    """Every directory the files need, each made once, parents first (a file written later
+    costs its own creation only: no stat of its directory per file)."""
+    os.makedirs(target_dir, exist_ok=True)
+    needed = set()
+    for dest in files:
+        parts = dest.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            needed.add("/".join(parts[:depth]))
+    for relative in sorted(needed):  # a parent sorts before its children
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(os.path.join(target_dir, *relative.split("/")))
+
+
+def _current_umask() -> int:
+    """Read before the writer threads start (reading it means setting it for a moment)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def _write_batch(
