@@ -10,8 +10,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .pip_server import BUNDLED_PIP, SOCKET_VARIABLE, ServedCall, has_pip
-from .pip_server import start as start_served
+from .pip_client import ServedCall
+from .pip_client import start as start_served
+from .pip_server import BUNDLED_PIP, SOCKET_VARIABLE, has_pip
 from .protocol import EVENT_PREFIX, MissingPackage
 from .tags import DistFile, canonical_name, parse_filename
 

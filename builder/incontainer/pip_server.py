@@ -24,10 +24,13 @@ import json
 import os
 import select
 import socket
+import ssl
 import sys
+import threading
 import time
 import traceback
-from typing import Any, BinaryIO, NoReturn, TextIO
+import weakref
+from typing import Any, NoReturn
 
 SOCKET_VARIABLE = "LAMBDA_BUILDER_PIP_SERVER"
 # lambda-builder's own pip, byte-compiled into the builder image (images/install-pip.sh).
@@ -129,14 +132,22 @@ def has_pip(directory: str) -> bool:
 def _preload() -> None:
     if has_pip(BUNDLED_PIP):
         sys.path.insert(0, BUNDLED_PIP)
-    for name in PRELOAD:
-        # Another pip may lack one: the call that needs it imports it.
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-    from pip._internal.commands import create_command
+    # OpenSSL reads the CA files without the GIL: beside the imports, not after them.
+    imported = threading.Event()
+    warming = threading.Thread(target=_warm_certificates, args=(imported,), daemon=True)
+    warming.start()
+    try:
+        for name in PRELOAD:
+            # Another pip may lack one: the call that needs it imports it.
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        from pip._internal.commands import create_command
 
-    for command in ("download", "wheel"):
-        create_command(command)
+        for command in ("download", "wheel"):
+            create_command(command)
+    finally:
+        imported.set()
+        warming.join()  # no thread may run when the server forks
 
 
 def _take(listener: socket.socket, serving: bool) -> None:
@@ -196,6 +207,8 @@ def _child(connection: socket.socket, output: int, request: dict[str, Any]) -> N
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
+        if _ca_settings(env) != _WARMED_FOR:
+            _forget_warm_certificates()
         for entry in reversed(_python_path(env)):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
@@ -221,13 +234,132 @@ def _child(connection: socket.socket, output: int, request: dict[str, Any]) -> N
             os._exit(code & 0xFF)
 
 
-def _is_pip_call(argv: list[str]) -> bool:
+# --- certificates: each CA file read once ---------------------------------------------------
+# pip's TLS context (truststore) adds the system's CA file for every connection it opens, and
+# urllib3 loads pip's --cert file into that same context again each time: ~20 ms per load and
+# two to four loads per connection here (the bundle of a TLS-intercepting network is as big as
+# the system's). Loading a file the context already holds changes nothing, so a repeat load is
+# skipped; and the server loads what every call will need once, before it forks them.
+
+# What decides which CA files a call loads (pip, requests, OpenSSL, pip's certifi).
+CA_VARIABLES = (
+    "PIP_CERT",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "_PIP_STANDALONE_CERT",
+)
+_WARMED_FOR: dict[str, str] | None = None  # the CA settings the preloaded context was made for
+
+
+def _ca_settings(env: dict[str, str]) -> dict[str, str]:
+    return {name: env[name] for name in CA_VARIABLES if name in env}
+
+
+def _file_identity(path: Any) -> tuple[int, ...] | None:
+    """A file that changes is a new file (its certificates are loaded again)."""
+    try:
+        info = os.stat(path)
+    except (OSError, TypeError, ValueError):
+        return None
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def load_certificates_once() -> bool:
+    """Make repeat CA loads into one TLS context no-ops (False: this pip has no truststore)."""
+    try:
+        from pip._vendor.truststore import _api as truststore_api
+    except ImportError:
+        return False
+    _api: Any = truststore_api  # patched below: private names of the vendored truststore
+    if getattr(_api, "_lambda_builder_once", False):
+        return True
+    configure = getattr(_api, "_configure_context", None)
+    load = getattr(_api.SSLContext, "load_verify_locations", None)
+    if configure is None or load is None:
+        return False
+    configured: weakref.WeakKeyDictionary[Any, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+    loaded: weakref.WeakKeyDictionary[Any, set[tuple[Any, ...]]] = weakref.WeakKeyDictionary()
+
+    @contextlib.contextmanager
+    def configure_once(context: Any) -> Any:
+        paths = ssl.get_default_verify_paths()  # SSL_CERT_FILE / SSL_CERT_DIR as of now
+        key = (paths.cafile, paths.capath, _file_identity(paths.cafile))
+        if configured.get(context) == key:
+            yield
+            return
+        with configure(context):
+            configured[context] = key
+            yield
+
+    def load_once(self: Any, cafile: Any = None, capath: Any = None, cadata: Any = None) -> Any:
+        if cadata is not None or (cafile is None and capath is None):
+            return load(self, cafile, capath, cadata)
+        key = (cafile, capath, _file_identity(cafile) if cafile else _file_identity(capath))
+        done = loaded.setdefault(self, set())
+        if key[2] is not None and key in done:
+            return None
+        result = load(self, cafile, capath, cadata)
+        done.add(key)
+        return result
+
+    _api._configure_context = configure_once
+    _api.SSLContext.load_verify_locations = load_once
+    _api._lambda_builder_once = True
+    return True
+
+
+def _warm_certificates(imported: threading.Event) -> None:
+    """Load into pip's shared TLS context what each call's connections would: the system's
+    CA file and the file requests verifies with (its variables first, then pip's --cert, then
+    certifi, which pip's context holds anyway). A call whose CA settings differ from this
+    process's drops this context (``_forget_warm_certificates``): it never trusts more.
+
+    The host copies a --ca-bundle in just after the container starts: waited for while pip
+    is imported, then left to each call."""
+    global _WARMED_FOR
+    try:
+        if not load_certificates_once():
+            return
+        from pip._internal.cli import index_command
+        from pip._vendor import certifi
+        from pip._vendor.truststore import _api as truststore_api
+
+        _api: Any = truststore_api
+        context: Any = index_command._create_truststore_ssl_context()
+        if context is None:
+            return
+        variables = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT")
+        verify = next((os.environ[name] for name in variables if os.environ.get(name)), None)
+        verify = verify or certifi.where()
+        expected = [path for path in (os.environ.get("SSL_CERT_FILE"), verify) if path]
+        while not all(os.path.exists(path) for path in expected) and not imported.wait(0.005):
+            pass
+        with _api._configure_context(context._ctx):
+            pass
+        if os.path.isfile(verify):
+            context.load_verify_locations(verify)
+        _WARMED_FOR = _ca_settings(dict(os.environ))
+    except Exception:  # each call then reads its certificates itself
+        _log("certificates not preloaded: " + _last_error())
+
+
+def _forget_warm_certificates() -> None:
+    if _WARMED_FOR is None:
+        return
+    from pip._internal.cli import index_command
+
+    index_command._create_truststore_ssl_context.cache_clear()
+
+
+def is_pip_call(argv: list[str]) -> bool:
     return len(argv) >= 3 and argv[1] == "-m" and argv[2].endswith(SHIM_SUFFIX)
 
 
 def _declined(argv: list[str], env: dict[str, str]) -> str:
     """Why this process cannot stand in for ``argv`` started with ``env`` (empty: it can)."""
-    if not _is_pip_call(argv):
+    if not is_pip_call(argv):
         return "not a pip call"
     if os.path.realpath(argv[0]) != os.path.realpath(sys.executable):
         return f"another interpreter ({argv[0]})"
@@ -274,71 +406,6 @@ def _sleep_forever() -> NoReturn:
             time.sleep(60)
         except BaseException:  # as unkillable as `sleep infinity`
             pass
-
-
-# --- client (the pipeline's runner) ------------------------------------------------------
-
-
-class ServedCall:
-    """A pip call the server took: its merged output as a text stream, then its exit code."""
-
-    def __init__(self, stdout: TextIO, connection: socket.socket, answers: BinaryIO):
-        self.stdout = stdout
-        self._connection = connection
-        self._answers = answers
-
-    def wait(self) -> int:
-        self.stdout.close()
-        try:
-            text = self._answers.read().decode("ascii", "replace").strip()
-        finally:
-            self._answers.close()
-            self._connection.close()
-        return int(text) if text.lstrip("-").isdigit() else -1  # -1: the child died unheard
-
-
-def start(path: str, argv: list[str], env: dict[str, str]) -> ServedCall | None:
-    """The call running in a fork of the server, or None when it is not there or declines."""
-    if not path or not _is_pip_call(argv) or not hasattr(socket, "CMSG_LEN"):
-        return None
-    if not _listening(path):
-        return None
-    read_end, write_end = os.pipe()
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        # Until the server answers; a timeout leaves the call unrun (its child cannot answer).
-        connection.settimeout(HANDSHAKE_WAIT)
-        connection.connect(path)
-        request = json.dumps({"argv": argv, "env": env, "cwd": os.getcwd()}).encode("utf-8")
-        fds = array.array("i", [write_end])
-        sent = connection.sendmsg(
-            [request[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())]
-        )
-        connection.sendall(request[sent:])
-        connection.shutdown(socket.SHUT_WR)
-        answers = connection.makefile("rb")  # the exit code follows this first line
-        answer = answers.readline()
-        connection.settimeout(None)  # a call takes as long as it takes
-    except OSError:
-        answer = b""
-    finally:
-        os.close(write_end)
-    if answer != ACCEPTED:
-        os.close(read_end)
-        connection.close()
-        return None
-    stdout = open(read_end, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed in wait
-    return ServedCall(stdout, connection, answers)
-
-
-def _listening(path: str) -> bool:
-    """Whether the server is up, waiting while it is still importing pip."""
-    deadline = time.monotonic() + LOADING_WAIT
-    while not os.path.exists(path):
-        if not os.path.exists(path + LOADING_SUFFIX) or time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""pip with two adjustments, run as ``python -m <pipeline>.pip_shim ARGS`` for every pip call.
+"""pip with three adjustments, run as ``python -m <pipeline>.pip_shim ARGS`` for every pip call.
 
 Trimming index pages (``WHEEL_MACHINE_VARIABLE``): a project page lists every wheel of every
 release for every platform (pydantic-core: ~18,000 files), and pip builds and evaluates a link
@@ -14,7 +14,10 @@ markers come from the target image (probed once by the host) and the refusal is 
 native pip resolves exactly what pip inside the target would, and sdists are downloaded (their
 metadata prepared natively) to be built in the target later.
 
-Both patch pip's internals, so each checks that what it replaces exists: a pip that has moved
+Each CA file is also read once per TLS context, not again for every connection (see
+``pip_server.load_certificates_once``).
+
+All three patch pip's internals, so each checks that what it replaces exists: a pip that has moved
 them runs unpatched (slower, never different).
 """
 
@@ -27,6 +30,7 @@ import sys
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .pip_server import load_certificates_once
 from .tags import could_run_on
 
 MARKERS_VARIABLE = "LAMBDA_BUILDER_TARGET_MARKERS"
@@ -103,6 +107,7 @@ def main(argv: list[str]) -> int:
         patch_links(machine, target_python(markers))
     if markers is not None:
         patch_markers(markers)
+    load_certificates_once()
     from pip._internal.cli.main import main as pip_main
 
     return int(pip_main(argv) or 0)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pip
 import pytest
 
-from builder.incontainer import pip_server
+from builder.incontainer import pip_client, pip_server
 from builder.incontainer.passes import make_runner
 from builder.incontainer.pip_commands import PIP_SHIM
 
@@ -32,11 +32,14 @@ def start_server() -> Iterator[Server]:
     started: list[subprocess.Popen[str]] = []
     first_lines: list[str] = []
 
-    def start(*flags: str, lazy: bool = False) -> tuple[str, subprocess.Popen[str], str]:
+    def start(
+        *flags: str, lazy: bool = False, env: dict[str, str] | None = None
+    ) -> tuple[str, subprocess.Popen[str], str]:
         path = os.path.join(directory, f"pip-{len(started)}.sock")
         lazily = [pip_server.LAZY_FLAG] if lazy else []
         process = subprocess.Popen(
             [sys.executable, *flags, "-c", SOURCE, path, *lazily],
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -55,7 +58,7 @@ def start_server() -> Iterator[Server]:
 
 
 def served(path: str, argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
-    call = pip_server.start(path, argv, dict(os.environ) if env is None else env)
+    call = pip_client.start(path, argv, dict(os.environ) if env is None else env)
     assert call is not None, "the server did not take the call"
     output = call.stdout.read()
     return call.wait(), output
@@ -150,9 +153,9 @@ def test_calls_run_side_by_side(start_server: Server, tmp_path: Path) -> None:
 
 def test_calls_it_cannot_stand_in_for_are_declined(start_server: Server) -> None:
     path, _, _ = start_server()
-    assert pip_server.start(path, [sys.executable, "-m", "json.tool"], dict(os.environ)) is None
+    assert pip_client.start(path, [sys.executable, "-m", "json.tool"], dict(os.environ)) is None
     other_python = ["/usr/bin/env", "-m", PIP_SHIM, "--version"]
-    assert pip_server.start(path, other_python, dict(os.environ)) is None
+    assert pip_client.start(path, other_python, dict(os.environ)) is None
     assert served(path, [*SHIM, "--version"])[0] == 0  # and it still serves
 
 
@@ -160,7 +163,7 @@ def test_a_server_that_cannot_import_pip_stays_up_and_serves_nothing(
     start_server: Server,
 ) -> None:
     path, process, said = start_server("-I", "-S")  # no site-packages: no pip
-    assert pip_server.start(path, [*SHIM, "--version"], dict(os.environ)) is None
+    assert pip_client.start(path, [*SHIM, "--version"], dict(os.environ)) is None
     assert process.poll() is None  # still the container's first process
     assert not os.path.exists(path + pip_server.LOADING_SUFFIX)
     assert "not serving" in said and "No module named 'pip'" in said
@@ -179,8 +182,8 @@ def test_a_lazy_server_imports_pip_at_the_first_pip_call_only(
 
 def test_a_lazy_server_without_pip_declines_every_call(start_server: Server) -> None:
     path, process, _ = start_server("-I", "-S", lazy=True)
-    assert pip_server.start(path, [*SHIM, "--version"], dict(os.environ)) is None
-    assert pip_server.start(path, [*SHIM, "--version"], dict(os.environ)) is None
+    assert pip_client.start(path, [*SHIM, "--version"], dict(os.environ)) is None
+    assert pip_client.start(path, [*SHIM, "--version"], dict(os.environ)) is None
     assert process.poll() is None
     assert "cannot import pip" in server_log(process)
 
@@ -188,12 +191,12 @@ def test_a_lazy_server_without_pip_declines_every_call(start_server: Server) -> 
 def test_no_server_means_the_caller_spawns_pip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert pip_server.start("", [*SHIM, "--version"], {}) is None
-    assert pip_server.start(str(tmp_path / "none.sock"), [*SHIM, "--version"], {}) is None
+    assert pip_client.start("", [*SHIM, "--version"], {}) is None
+    assert pip_client.start(str(tmp_path / "none.sock"), [*SHIM, "--version"], {}) is None
     # Still importing pip, then gone without listening: the caller stops waiting.
     (tmp_path / f"gone.sock{pip_server.LOADING_SUFFIX}").touch()
     monkeypatch.setattr(pip_server, "LOADING_WAIT", 0.2)
-    assert pip_server.start(str(tmp_path / "gone.sock"), [*SHIM, "--version"], {}) is None
+    assert pip_client.start(str(tmp_path / "gone.sock"), [*SHIM, "--version"], {}) is None
 
 
 def test_the_pipeline_runner_sends_pip_calls_to_the_server(
