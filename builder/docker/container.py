@@ -18,25 +18,28 @@ from requests.exceptions import ReadTimeout
 from builder import background
 from builder.architectures import Architecture
 from builder.docker.archive import extract_safely, tar_directory
+from builder.docker.early_start import LABEL, EarlyStart, build_spec, discard_pending
 from builder.docker.emulation import emulation_error, is_exec_format_error, is_foreign
 from builder.docker.engine import Engine
+from builder.docker.engine_socket import EngineRefusal
 from builder.errors import DockerError
 from builder.runtimes import Runtime
 from builder.ui import BuildUI
 
 KEEP_VARIABLE = "BUILDER_KEEP_CONTAINER"
-LABEL = "org.lambda-builder.build"
-_GO_MODE_DIR = 1 << 31
+__all__ = ["LABEL", "BuildContainer", "remove_active_containers", "start_container"]
+_GO_MODE_DIR = 1 << 31  # os.ModeDir in the stat header of the archive endpoint
 _ACTIVE: set[BuildContainer] = set()
 _ACTIVE_LOCK = threading.Lock()
 
 
 def remove_active_containers() -> None:
     """On Ctrl-C, stop every build of this process at once, whichever thread runs it."""
+    discard_pending()
     with _ACTIVE_LOCK:
         active = list(_ACTIVE)
     for box in active:
-        box._remove()  # os.ModeDir in the stat header of the archive endpoint
+        box._remove()
 
 
 # What runc says when an exec reaches a container whose first process has already died.
@@ -73,10 +76,12 @@ class BuildContainer:
         runtime: Runtime | None = None,
         remove_in_background: bool = False,
         first_process: list[str] | None = None,
+        early: EarlyStart | None = None,
     ):
         """``runtime``: the Python the container must run, checked by each pipeline run.
         ``remove_in_background``: after a success, removal overlaps what the caller does next
         (whoever passes it calls ``background.wait``, as ``build_target`` does).
+        ``early``: the same container, already being created and started (early_start.py).
         ``first_process``: what keeps the container running (``sleep infinity`` if not given);
         it must never exit, or every later ``run`` is refused."""
         self.engine = engine
@@ -89,42 +94,56 @@ class BuildContainer:
         self.ui = ui
         self.runtime = runtime
         self.remove_in_background = remove_in_background
-        self.first_process = first_process or ["sleep", "infinity"]
+        self.spec = build_spec(
+            image,
+            architecture.docker_platform,
+            environment=environment,
+            network_mode=network_mode,
+            volumes=volumes,
+            target=target,
+            first_process=first_process,
+        )
+        self.early = early
         self.container: Any = None
         self._removal = threading.Lock()
 
     def __enter__(self) -> BuildContainer:
         try:
-            self.container = self.engine.client.containers.create(
-                self.image,
-                entrypoint=self.first_process[:1],
-                command=self.first_process[1:],
-                platform=self.architecture.docker_platform,
-                environment=self.environment,
-                network_mode=self.network_mode,
-                volumes=self.volumes,
-                labels={LABEL: self.target},
-                detach=True,
-                working_dir="/lambda-builder",
-            )
-            with _ACTIVE_LOCK:
-                _ACTIVE.add(self)
-            start_container(self.container)
-            self._check_running()
-        except docker.errors.DockerException as error:
+            if self.early is not None:
+                self._adopt(self.early)
+            else:
+                self.container = self.engine.client.containers.create(**self.spec.sdk_arguments())
+                with _ACTIVE_LOCK:
+                    _ACTIVE.add(self)
+                start_container(self.container)
+            self._check_running(reload=self.early is None)
+        except (docker.errors.DockerException, EngineRefusal, OSError) as error:
             self._remove()
-            if is_exec_format_error(str(error)):
+            message = error.message if isinstance(error, EngineRefusal) else str(error)
+            if is_exec_format_error(message):
                 raise emulation_error(self.architecture) from None
             raise DockerError(
-                f"cannot start a container from {self.image}: {error}", target=self.target
+                f"cannot start a container from {self.image}: {message}", target=self.target
             ) from None
         return self
 
-    def _check_running(self) -> None:
+    def _adopt(self, early: EarlyStart) -> None:
+        """The early start's container becomes this one's (removed by it from then on)."""
+        try:
+            self.container = self.engine.client.containers.get(early.wait())
+        except BaseException:
+            early.discard()
+            raise
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(self)
+        early.release()
+
+    def _check_running(self, reload: bool = True) -> None:
         """A container whose first process cannot execute exits at once; say why."""
         if self.container is None:  # already removed (Ctrl-C in another thread)
             return
-        self.container.reload()
+        if reload:
+            self.container.reload()
         if self.container.status == "running":
             return
         logs = self.container.logs().decode("utf-8", "replace")

@@ -1,8 +1,9 @@
-"""Read-only questions to an engine on a local socket, without the docker SDK.
+"""Requests to an engine on a local socket, without the docker SDK.
 
 A warm build asks the engine half a dozen questions (``/info``, image inspects) and runs
-nothing. Importing the SDK and requests for them costs about 70 ms, more than the answers;
-the SDK is still what creates and runs containers (engine.Engine.client).
+nothing. Importing the SDK and requests for them costs about 70 ms, more than the answers.
+A cold build creates and starts its container here while the SDK is imported
+(early_start.py); the SDK runs everything after that (engine.Engine.client).
 """
 
 from __future__ import annotations
@@ -48,18 +49,28 @@ def socket_path(url: str) -> str | None:
 
 def get_json(path: str, endpoint: str, timeout: float = 60) -> Any:
     """GET ``endpoint`` (e.g. ``/info``); OSError when nothing answers on the socket."""
+    return call(path, "GET", endpoint, timeout=timeout)
+
+
+def call(path: str, method: str, endpoint: str, body: Any = None, timeout: float = 60) -> Any:
+    """``body`` (if any) sent as JSON; the JSON answer, or None for an empty one (204)."""
     connection = _UnixConnection(path, timeout)
     try:
-        connection.request("GET", endpoint)
+        if body is None:
+            connection.request(method, endpoint)
+        else:
+            data = json.dumps(body).encode("utf-8")
+            headers = {"Content-Type": "application/json"}
+            connection.request(method, endpoint, body=data, headers=headers)
         response = connection.getresponse()
-        body = response.read()
+        answer = response.read()
     except http.client.HTTPException as error:  # not HTTP at all: another kind of socket
         raise OSError(f"no HTTP answer on {path}: {error!r}") from None
     finally:
         connection.close()
     if response.status >= 400:
-        raise EngineRefusal(response.status, _message(body) or response.reason)
-    return json.loads(body)
+        raise EngineRefusal(response.status, _message(answer) or response.reason)
+    return json.loads(answer) if answer.strip() else None
 
 
 def image_endpoint(reference: str) -> str:

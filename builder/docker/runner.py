@@ -8,15 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.credentials import complete_pip_env, ssh_forwarding
+from builder.docker.early_start import EarlyStart, build_spec
 from builder.docker.engine import Engine, connect
+from builder.docker.engine_socket import socket_path
 from builder.docker.image import builder_image_tag, ensure_builder_image
 from builder.docker.image_facts import check_image_facts
 from builder.docker.output_mount import collect_output, container_target, plan_output_mount
+from builder.docker.runtime_python import PYTHON
 from builder.docker.target_facts import (
     allows_cross,
     cross_platforms,
@@ -143,28 +146,50 @@ def run_in_container(
             ui.warning(target, message)
     store = open_store(config)
 
-    @contextmanager
-    def start(
-        image: str, machine: Architecture, extra: dict[str, dict[str, str]]
-    ) -> Iterator[BuildContainer]:
-        from builder.docker.container import BuildContainer  # the SDK: not on a cache hit
-        from builder.docker.runtime_python import PYTHON
-
+    def container_settings(machine: Architecture, extra: dict[str, dict[str, str]]) -> Any:
         # A split build's emulated side only compiles: pip there, if at all, on demand.
         compiles_only = plan.native is not None and machine is not plan.native
+        return {
+            "environment": {**environment, SOCKET_VARIABLE: ws.PIP_SERVER_SOCKET},
+            "network_mode": network_mode,
+            "volumes": {**volumes, **extra},
+            "target": target,
+            "first_process": ws.pip_server_process(PYTHON, lazy=compiles_only),
+        }
+
+    def start_early(image: str, machine: Architecture) -> EarlyStart | None:
+        """On a local engine, the container is made while the SDK is imported."""
+        path = socket_path(engine.url)
+        if path is None:
+            return None
         ui.step(target, f"starting a build container ({machine.value})")
+        spec = build_spec(image, machine.docker_platform, **container_settings(machine, {}))
+        return EarlyStart(path, spec)
+
+    @contextmanager
+    def start(
+        image: str,
+        machine: Architecture,
+        extra: dict[str, dict[str, str]],
+        early: EarlyStart | None = None,
+    ) -> Iterator[BuildContainer]:
+        try:
+            from builder.docker.container import BuildContainer  # the SDK: not on a cache hit
+        except BaseException:
+            if early is not None:
+                early.discard()
+            raise
+        if early is None:
+            ui.step(target, f"starting a build container ({machine.value})")
         with BuildContainer(
             engine,
             image,
             machine,
-            environment={**environment, SOCKET_VARIABLE: ws.PIP_SERVER_SOCKET},
-            network_mode=network_mode,
-            volumes={**volumes, **extra},
-            target=target,
             ui=ui,
             runtime=runtime,
             remove_in_background=True,
-            first_process=ws.pip_server_process(PYTHON, lazy=compiles_only),
+            early=early,
+            **container_settings(machine, extra),
         ) as box:
             # No probe: each pipeline run checks its machine and Python first (image_facts).
             box.copy_in(workspace.host_dir, RUN_ROOT)
@@ -177,14 +202,20 @@ def run_in_container(
         collect_output(box, mount, installs_to, output, ui, target)
 
     def run() -> tuple[PipelineResult, Path]:
-        from builder.docker.cross import run_phase, run_split
+        early = start_early(plan.image, architecture) if plan.native is None else None
+        try:
+            from builder.docker.cross import run_phase, run_split
+        except BaseException:
+            if early is not None:
+                early.discard()
+            raise
 
         if plan.native is not None:
             native = (plan.image, plan.native)
             foreign = (target_image, architecture)
             result = run_split(engine, start, native, foreign, workspace, collect, target, ui)
         else:
-            with start(plan.image, architecture, {}) as box:
+            with start(plan.image, architecture, {}, early) as box:
                 result = run_phase(box, workspace, "all", target, ui)
                 if result.status == "ok":
                     collect(box)
