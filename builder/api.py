@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder import background
 from builder.architectures import Architecture
-from builder.artifacts.bundle import BundleOutcome, finish_bundle
 from builder.config import BuildConfig
 from builder.errors import ArtifactError, MissingDependenciesError, PipelineError, UsageError
 from builder.host.output import assemble, replace_directory, staging_dir
 from builder.inputs.selection import LOCK_KINDS
 from builder.job import PipelineResult
 from builder.redact import redact
-from builder.report import ContainerImageRecord, TargetReport
 from builder.requirements_file import ParsedRequirements, parse_requirements
 from builder.runtimes import Runtime, deprecation_warning, get_runtime
 from builder.ui import BuildUI, NullUI
+
+if TYPE_CHECKING:
+    from builder.artifacts.bundle import BundleOutcome
+    from builder.report import ContainerImageRecord, TargetReport
+
+# Needed only once the dependencies are there (the report's models, zips, slimming, ELF and
+# size checks: ~60 ms of imports), while a build mostly waits on the engine or on the kernel
+# (a cache hit's links): imported in a thread beside the build (``_import_ahead``).
+NEEDED_AFTER_THE_BUILD = ("builder.report", "builder.artifacts.bundle")
 
 
 @dataclass(frozen=True)
@@ -83,8 +94,19 @@ def _check_request(request: BuildRequest) -> None:
         check_options(request.config.artifacts.image)
 
 
+def _import_ahead() -> None:
+    def load() -> None:
+        for name in NEEDED_AFTER_THE_BUILD:
+            with contextlib.suppress(Exception):  # imported again, and failing, where used
+                importlib.import_module(name)
+
+    threading.Thread(target=load, name="import ahead", daemon=True).start()
+
+
 def _write_output(request: BuildRequest, dependencies: Path, ui: BuildUI) -> BundleOutcome:
     """Assemble beside the destination, finish the artifacts, then swap everything in."""
+    from builder.artifacts.bundle import finish_bundle
+
     ui.step(request.target, f"writing {request.output}")
     staged = staging_dir(request.output)
     try:
@@ -139,6 +161,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
     """
     ui = ui or NullUI()
     _check_request(request)
+    _import_ahead()
     warning = deprecation_warning(request.runtime)
     warnings = [warning] if warning else []
     warnings += request.input_warnings
@@ -155,6 +178,8 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
     scratch = Path(tempfile.mkdtemp(prefix="lambda-builder-"))
     try:
         result, target_dir, image, cache, key = _run_pipeline(request, parsed, scratch, ui)
+        from builder.artifacts.bundle import BundleOutcome
+
         output, bundle, container_image = None, BundleOutcome(), None
         status, error, error_kind = result.status, None, None
         if result.error:
@@ -172,6 +197,8 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         background.wait()  # the build container's removal, begun when its work was done
+    from builder.report import TargetReport
+
     return TargetReport(
         runtime=request.runtime.name,
         architecture=request.architecture.value,

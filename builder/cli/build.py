@@ -8,6 +8,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.api import BuildRequest, build_target
 from builder.architectures import Architecture, parse_architecture
@@ -16,9 +17,11 @@ from builder.errors import BuilderError, UsageError
 from builder.host.build_cache import default_cache_dir
 from builder.inputs import select_input
 from builder.redact import redact, register_secret, secrets_in_url
-from builder.report import BuildReport, TargetReport, summarize, write_report
 from builder.runtimes import get_runtime
 from builder.ui import TerminalUI
+
+if TYPE_CHECKING:
+    from builder.report import TargetReport
 
 _CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
 
@@ -224,6 +227,8 @@ def run_build(args: argparse.Namespace) -> int:
             reports = [_build_one(requests[0], ui)]
         else:
             reports = _build_concurrently(requests, ui)
+    from builder.report import BuildReport, summarize, write_report  # built beside the build
+
     report = BuildReport(targets=reports)
     if args.report:
         write_report(report, Path(args.report))
