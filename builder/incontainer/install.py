@@ -156,7 +156,7 @@ def install_wheels(wheels: list[str], target_dir: str) -> InstallPlan:
     """
     plan = plan_install(wheels)
     batches = _batches(plan)
-    records: dict[str, list[str]] = {}
+    records: dict[str, list[tuple[str, str]]] = {}  # wheel -> (path, RECORD row)
     _make_directories(target_dir, plan.files)
     umask = _current_umask()
     workers = max(1, min(len(batches), os.cpu_count() or 1, MAX_WORKERS))
@@ -218,7 +218,7 @@ def _current_umask() -> int:
 
 def _write_batch(
     wheel: str, items: list[tuple[str, str]], target_dir: str, umask: int
-) -> tuple[str, list[str]]:
+) -> tuple[str, list[tuple[str, str]]]:
     lines = []
     with zipfile.ZipFile(wheel) as archive:
         for dest, member in items:
@@ -244,7 +244,7 @@ def _write_batch(
             finally:
                 os.close(fd)
             if not dest.endswith(".dist-info/RECORD"):
-                lines.append(_record_line(dest, data))
+                lines.append((dest, _record_line(dest, data)))
     return wheel, lines
 
 
@@ -271,11 +271,16 @@ def member_mtime_ns(info: zipfile.ZipInfo) -> int:
 _ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 
 
-def _rewrite_records(plan: InstallPlan, records: dict[str, list[str]], target_dir: str) -> None:
+def _rewrite_records(
+    plan: InstallPlan, records: dict[str, list[tuple[str, str]]], target_dir: str
+) -> None:
+    """Rows sorted by path (not by row: ``GMT`` before ``GMT+0``), RECORD's own last: the
+    form the host's metadata clean-up keeps as it is (artifacts/slim.normalise_record)."""
     for dest, (wheel, _member) in plan.files.items():
         if not dest.endswith(".dist-info/RECORD") or dest.count("/") != 1:
             continue
-        lines = [*sorted(records.get(wheel, [])), _record_line(dest, None)]
+        rows = sorted(records.get(wheel, []))
+        lines = [*(line for _path, line in rows), _record_line(dest, None)]
         path = os.path.join(target_dir, *dest.split("/"))
         with open(path, "w", encoding="utf-8", newline="\n") as stream:
             stream.write("".join(lines))

@@ -15,6 +15,7 @@ from builder.artifacts.slim import (
     normalise_record,
     orphan_bytecode,
     plan_slim,
+    rebuilt_record,
     record_hash,
     slim,
 )
@@ -107,6 +108,42 @@ def test_record_drops_removed_files_rehashes_changed_ones_and_sorts() -> None:
         ["pkg/b.py", "sha256=bbb", "3"],
         ["pkg-1.0.dist-info/RECORD", "", ""],
     ]
+
+
+RECORD = "pkg-1.0.dist-info/RECORD"
+NORMAL = "pkg/_x.so,sha256=x,9\npkg/a.py,sha256=a,3\npkg/b.py,,\n" + RECORD + ",,\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "rehashed"),
+    [
+        (NORMAL, {"pkg/_x.so", "pkg/a.py", "pkg/b.py"}, {}),  # as our installer writes it
+        (NORMAL, {"pkg/_x.so", "pkg/a.py"}, {}),  # a file gone
+        (NORMAL, {"pkg/_x.so", "pkg/a.py", "pkg/b.py"}, {"pkg/a.py": ("sha256=n", 4)}),
+        (NORMAL.replace("\n", "\r\n"), {"pkg/_x.so", "pkg/a.py", "pkg/b.py"}, {}),
+        ("pkg/b.py,,\npkg/a.py,sha256=a,3\n" + RECORD + ",,\n", {"pkg/a.py", "pkg/b.py"}, {}),
+        ('"pkg/a,b.py",sha256=a,3\n' + RECORD + ",,\n", {"pkg/a,b.py"}, {}),
+        ("pkg/a.py,sha256=a,3\n\n" + RECORD + ",,\n", {"pkg/a.py"}, {}),  # a blank line
+        ("pkg/a.py,sha256=a,3,extra\n" + RECORD + ",,\n", {"pkg/a.py"}, {}),
+        (RECORD + ",,\npkg/a.py,sha256=a,3\n" + RECORD + ",,\n", {"pkg/a.py"}, {}),
+        ("pkg/a.py,sha256=a,3\n" + RECORD + ",sha256=r,9\n", {"pkg/a.py"}, {}),
+        ("pkg/a.py,sha256=a,3\npkg/a.py,sha256=a,3\n" + RECORD + ",,\n", {"pkg/a.py"}, {}),
+        ("pkg/a+b.py,,\npkg/a,,\n" + RECORD + ",,\n", {"pkg/a+b.py", "pkg/a"}, {}),
+        (RECORD + ",,\n", set(), {}),
+        ("", set(), {}),
+    ],
+)
+def test_a_record_already_in_order_is_kept_and_any_other_is_rebuilt(
+    text: str, present: set[str], rehashed: dict[str, tuple[str, int]]
+) -> None:
+    """The quick path (plain rows, nothing to drop or rehash) gives what the csv path gives."""
+    fast = normalise_record(text, RECORD, present.__contains__, rehashed)
+    assert fast == rebuilt_record(text, RECORD, present.__contains__, rehashed)
+
+
+def test_the_installers_record_needs_no_rewrite() -> None:
+    present = {"pkg/_x.so", "pkg/a.py", "pkg/b.py"}
+    assert normalise_record(NORMAL, RECORD, present.__contains__, {}) is NORMAL
 
 
 def test_orphaned_bytecode_is_found() -> None:

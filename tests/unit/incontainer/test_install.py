@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from builder.artifacts.slim import normalise_record
 from builder.incontainer.install import (
     OUTPUT_TOKEN,
     InstallError,
@@ -283,6 +284,24 @@ def test_record_is_rewritten_for_the_flat_layout_with_correct_hashes(tmp_path: P
         data = (target / path).read_bytes()
         assert digest == _record_hash(data), path
         assert size == str(len(data)), path
+
+
+def test_record_rows_are_in_path_order_as_the_host_keeps_them(tmp_path: Path) -> None:
+    """``GMT`` before ``GMT+0`` ('+' sorts before ','): the host then need not rewrite it."""
+    wheel = pure_wheel(
+        tmp_path / "dists",
+        "zones",
+        extra_files={"zones/GMT+0": "b", "zones/GMT": "a", "zones/GMT-1": "c", "zones/G M": "d"},
+    )
+    target = tmp_path / "target"
+    install_wheels([str(wheel)], str(target))
+    record = "zones-1.0.dist-info/RECORD"
+    text = (target / record).read_text(encoding="utf-8")
+    listed = [row[0] for row in _read_record(target / record)[:-1]]
+    assert listed == sorted(listed)
+    assert listed.index("zones/GMT") < listed.index("zones/GMT+0")
+    present = set(_files(target))
+    assert normalise_record(text, record, present.__contains__, {}) is text
 
 
 def test_each_wheel_record_lists_only_its_own_files(tmp_path: Path) -> None:
