@@ -11,17 +11,18 @@ emulated process at all. Both containers share the pipeline's work directory on 
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import PurePosixPath
+from typing import Protocol
 
 import docker.errors
 
 from builder import background
 from builder.architectures import Architecture
 from builder.docker.container import BuildContainer
+from builder.docker.early_start import WORK_LABEL, EarlyStart, work_volume_name
 from builder.docker.emulation import emulation_error, is_exec_format_error
 from builder.docker.engine import Engine
 from builder.docker.image_facts import check_result_facts, expectation, probe
@@ -32,14 +33,21 @@ from builder.host import workspace as ws
 from builder.job import PipelineResult
 from builder.ui import BuildUI
 
-WORK_LABEL = "org.lambda-builder.work"
+__all__ = ["WORK_LABEL", "leftover_work_volumes", "remove_volume", "run_phase", "run_split"]
 
 
-# Starts a container from an image for an architecture, with extra volumes, probed and with the
-# workspace copied in; removed when the context ends.
-Starter = Callable[
-    [str, Architecture, dict[str, dict[str, str]]], AbstractContextManager[BuildContainer]
-]
+class Starter(Protocol):
+    """Starts a container from an image for an architecture, with extra volumes (``early``:
+    the same container, already starting), with the workspace copied in; removed when the
+    context ends."""
+
+    def __call__(
+        self,
+        image: str,
+        machine: Architecture,
+        extra: dict[str, dict[str, str]],
+        early: EarlyStart | None = None,
+    ) -> AbstractContextManager[BuildContainer]: ...
 
 
 def run_phase(
@@ -78,19 +86,22 @@ def run_split(
     collect: Callable[[BuildContainer], None],
     target: str,
     ui: BuildUI,
+    work_volume: str | None = None,
+    early: EarlyStart | None = None,
 ) -> PipelineResult:
     """Resolve natively, compile what must be compiled in the target's image, install natively.
 
     ``foreign`` makes the target's builder image only when something needs compiling;
-    ``collect`` brings the installed tree out of the native container.
+    ``collect`` brings the installed tree out of the native container. ``work_volume`` and
+    ``early``: the shared volume, made already, and the native container, already starting
+    with it (removed here like one made here).
     """
-    volume = engine.client.volumes.create(
-        name=f"lambda-builder-work-{uuid.uuid4().hex[:12]}",
-        labels={WORK_LABEL: target},
-    )
-    shared = {volume.name: {"bind": workspace.run("work"), "mode": "rw"}}
+    volume = work_volume or work_volume_name()
+    if work_volume is None:
+        engine.client.volumes.create(name=volume, labels={WORK_LABEL: target})
+    shared = workspace.work_mount(volume)
     try:
-        with start(native[0], native[1], shared) as box:
+        with start(native[0], native[1], shared, early) as box:
             result = run_phase(box, workspace, "resolve", target, ui)
             if result.status == "build-needed":
                 ui.step(
@@ -115,11 +126,13 @@ def run_split(
             for removal in using:
                 removal.join()
             try:
-                volume.remove(force=True)
+                engine.client.api.remove_volume(volume, force=True)
+            except docker.errors.NotFound:
+                pass
             except docker.errors.DockerException as error:
-                ui.warning(target, f"could not remove volume {volume.name}: {error}")
+                ui.warning(target, f"could not remove volume {volume}: {error}")
 
-        background.start(remove_once_unused, f"remove {volume.name}")
+        background.start(remove_once_unused, f"remove {volume}")
 
 
 def leftover_work_volumes(engine: Engine) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -23,6 +24,7 @@ RUNC_FLAKE = "OCI runtime create failed"
 ENGINE_TIMEOUT = 120.0  # seconds for one create or start (an emulated start is slow)
 
 LABEL = "org.lambda-builder.build"
+WORK_LABEL = "org.lambda-builder.work"  # a split build's shared work volume
 WORKING_DIR = "/lambda-builder"
 
 _PENDING: set[EarlyStart] = set()
@@ -173,6 +175,21 @@ class EarlyStart:
             return
         with contextlib.suppress(EngineRefusal, OSError):  # gone already, or the engine is
             call(self.socket_path, "DELETE", f"/containers/{quote(container_id)}?force=1&v=1")
+
+
+def work_volume_name() -> str:
+    return f"lambda-builder-work-{uuid.uuid4().hex[:12]}"
+
+
+def create_volume(socket_path: str, name: str, target: str) -> None:
+    """A split build's work volume, made before its first container (EngineRefusal, OSError)."""
+    body = {"Name": name, "Labels": {WORK_LABEL: target}}
+    call(socket_path, "POST", "/volumes/create", body, ENGINE_TIMEOUT)
+
+
+def remove_volume(socket_path: str, name: str) -> None:
+    with contextlib.suppress(EngineRefusal, OSError):  # cache info lists a leftover one
+        call(socket_path, "DELETE", f"/volumes/{quote(name)}?force=1", timeout=ENGINE_TIMEOUT)
 
 
 def discard_pending() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,9 +14,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from builder.architectures import Architecture
 from builder.config import BuildConfig
 from builder.credentials import complete_pip_env, ssh_forwarding
-from builder.docker.early_start import EarlyStart, build_spec
+from builder.docker.early_start import (
+    EarlyStart,
+    build_spec,
+    create_volume,
+    remove_volume,
+    work_volume_name,
+)
 from builder.docker.engine import Engine, connect
-from builder.docker.engine_socket import socket_path
+from builder.docker.engine_socket import EngineRefusal, socket_path
 from builder.docker.image import builder_image_tag, ensure_builder_image
 from builder.docker.image_facts import check_image_facts
 from builder.docker.output_mount import collect_output, container_target, plan_output_mount
@@ -157,14 +164,17 @@ def run_in_container(
             "first_process": ws.pip_server_process(PYTHON, lazy=compiles_only),
         }
 
-    def start_early(image: str, machine: Architecture) -> EarlyStart | None:
-        """On a local engine, the container is made while the SDK is imported."""
-        path = socket_path(engine.url)
-        if path is None:
-            return None
+    def start_early(path: str) -> tuple[EarlyStart, str | None]:
+        """The first container, made while the SDK is imported; for a split build with its
+        work volume (OSError, EngineRefusal: made as before, through the SDK)."""
+        image, machine, volume, extra = plan.image, architecture, None, {}
+        if plan.native is not None:
+            machine, volume = plan.native, work_volume_name()
+            create_volume(path, volume, target)
+            extra = workspace.work_mount(volume)
         ui.step(target, f"starting a build container ({machine.value})")
-        spec = build_spec(image, machine.docker_platform, **container_settings(machine, {}))
-        return EarlyStart(path, spec)
+        spec = build_spec(image, machine.docker_platform, **container_settings(machine, extra))
+        return EarlyStart(path, spec), volume
 
     @contextmanager
     def start(
@@ -202,18 +212,26 @@ def run_in_container(
         collect_output(box, mount, installs_to, output, ui, target)
 
     def run() -> tuple[PipelineResult, Path]:
-        early = start_early(plan.image, architecture) if plan.native is None else None
+        path = socket_path(engine.url)
+        early, volume = None, None
+        if path is not None:
+            with contextlib.suppress(EngineRefusal, OSError):
+                early, volume = start_early(path)
         try:
             from builder.docker.cross import run_phase, run_split
         except BaseException:
             if early is not None:
                 early.discard()
+            if path is not None and volume is not None:
+                remove_volume(path, volume)
             raise
 
         if plan.native is not None:
             native = (plan.image, plan.native)
             foreign = (target_image, architecture)
-            result = run_split(engine, start, native, foreign, workspace, collect, target, ui)
+            result = run_split(
+                engine, start, native, foreign, workspace, collect, target, ui, volume, early
+            )
         else:
             with start(plan.image, architecture, {}, early) as box:
                 result = run_phase(box, workspace, "all", target, ui)

@@ -55,6 +55,10 @@ class Workspace:
     def target_dir(self) -> Path:
         return self.host_dir / "target"
 
+    def work_mount(self, volume: str) -> dict[str, dict[str, str]]:
+        """A split build's shared work directory: ``volume`` mounted where the pipeline works."""
+        return {volume: {"bind": self.run("work"), "mode": "rw"}}
+
     def command(self, python: str) -> list[str]:
         return [python, "-m", PROGRAM_NAME, self.run("job.json"), self.run("result.json")]
 
