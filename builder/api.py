@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import shutil
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,9 +24,7 @@ if TYPE_CHECKING:
     from builder.artifacts.bundle import BundleOutcome
     from builder.report import ContainerImageRecord, TargetReport
 
-# Needed only once the dependencies are there (the report's models, zips, slimming, ELF and
-# size checks: ~60 ms of imports), while a build mostly waits on the engine or on the kernel
-# (a cache hit's links): imported in a thread beside the build (``_import_ahead``).
+# Needed only once the dependencies are there (background.import_later).
 NEEDED_AFTER_THE_BUILD = ("builder.report", "builder.artifacts.bundle")
 
 
@@ -94,23 +89,15 @@ def _check_request(request: BuildRequest) -> None:
         check_options(request.config.artifacts.image)
 
 
-def _import_ahead() -> None:
-    def load() -> None:
-        for name in NEEDED_AFTER_THE_BUILD:
-            with contextlib.suppress(Exception):  # imported again, and failing, where used
-                importlib.import_module(name)
-
-    threading.Thread(target=load, name="import ahead", daemon=True).start()
-
-
 def _write_output(request: BuildRequest, dependencies: Path, ui: BuildUI) -> BundleOutcome:
     """Assemble beside the destination, finish the artifacts, then swap everything in."""
-    from builder.artifacts.bundle import finish_bundle
-
     ui.step(request.target, f"writing {request.output}")
     staged = staging_dir(request.output)
+    background.while_waiting()  # on the links, below
     try:
         assemble(dependencies, request.source_dir, staged, exclude=(request.output, staged))
+        from builder.artifacts.bundle import finish_bundle
+
         bundle = finish_bundle(
             staged,
             dependencies,
@@ -161,7 +148,7 @@ def build_target(request: BuildRequest, ui: BuildUI | None = None) -> TargetRepo
     """
     ui = ui or NullUI()
     _check_request(request)
-    _import_ahead()
+    background.import_later(NEEDED_AFTER_THE_BUILD)
     warning = deprecation_warning(request.runtime)
     warnings = [warning] if warning else []
     warnings += request.input_warnings

@@ -62,6 +62,7 @@ def run_phase(
     environment = workspace.environment()
     if box.runtime is not None:
         environment.update(expectation(box.runtime, box.architecture))
+    background.while_waiting()  # on the container
     code, _ = box.run([*workspace.command(PYTHON), phase], environment, on_line)
     if code != 0 and is_exec_format_error("\n".join(last)):
         raise emulation_error(box.architecture)  # gone since the image was last probed

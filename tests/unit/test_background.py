@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
+from pathlib import Path
+
+import pytest
 
 from builder import background
 
@@ -40,3 +45,24 @@ def test_a_cleanup_can_wait_for_those_started_before_it() -> None:
     release.set()
     background.wait()
     assert order == ["container", "volume"]
+
+
+def test_modules_set_aside_are_imported_once_the_build_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "later_module.py").write_text(
+        "import threading, time\ntime.sleep(0.2)\nBY = threading.current_thread().name\n"
+    )
+    (tmp_path / "broken_module.py").write_text("raise RuntimeError('boom')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    background.import_later(["broken_module", "later_module"])
+    assert "later_module" not in sys.modules  # set aside, not imported yet
+    started = time.monotonic()
+    background.while_waiting()
+    assert time.monotonic() - started < 0.15  # the caller goes on at once
+    time.sleep(0.05)
+    import later_module  # waits for the thread's import, which a broken module did not stop
+
+    assert later_module.BY == "import ahead"
+    background.while_waiting()  # nothing left: no second import
+    monkeypatch.delitem(sys.modules, "later_module")
