@@ -1,4 +1,4 @@
-"""pip with three adjustments, run as ``python -m <pipeline>.pip_shim ARGS`` for every pip call.
+"""pip with four adjustments, run as ``python -m <pipeline>.pip_shim ARGS`` for every pip call.
 
 Trimming index pages (``WHEEL_MACHINE_VARIABLE``): a project page lists every wheel of every
 release for every platform (pydantic-core: ~18,000 files), and pip builds and evaluates a link
@@ -15,9 +15,10 @@ native pip resolves exactly what pip inside the target would, and sdists are dow
 metadata prepared natively) to be built in the target later.
 
 Each CA file is also read once per TLS context, not again for every connection (see
-``pip_server.load_certificates_once``).
+``pip_server.load_certificates_once``), and the index pages pip will ask for next are
+requested while it works (``pip_prefetch``).
 
-All three patch pip's internals, so each checks that what it replaces exists: a pip that has moved
+All four patch pip's internals, so each checks that what it replaces exists: a pip that has moved
 them runs unpatched (slower, never different).
 """
 
@@ -30,6 +31,7 @@ import sys
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .pip_prefetch import patch_prefetch
 from .pip_server import load_certificates_once
 from .tags import could_run_on
 
@@ -108,6 +110,7 @@ def main(argv: list[str]) -> int:
     if markers is not None:
         patch_markers(markers)
     load_certificates_once()
+    patch_prefetch()
     from pip._internal.cli.main import main as pip_main
 
     return int(pip_main(argv) or 0)

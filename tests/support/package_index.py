@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -145,11 +146,12 @@ class _IndexHandler(BaseHTTPRequestHandler):
                 self._redirect(f"/simple/{quote(canonical)}/", send_body)
                 return
             page = index._project_page(canonical)
-            if page is None:
+            if page is None or index._fails_once(canonical):
                 self._not_found(send_body)
             else:
                 self._html(page, send_body)
         elif len(parts) == 3 and parts[0] == "files":
+            time.sleep(index.file_delay)
             file = index._lookup(parts[1], parts[2])
             if file is None:
                 self._not_found(send_body)
@@ -227,7 +229,9 @@ class PackageIndex:
         password: str | None = None,
         host: str = "127.0.0.1",
         tls: ssl.SSLContext | None = None,
+        file_delay: float = 0.0,
     ) -> None:
+        """``file_delay``: seconds each file download waits first (a slow index)."""
         if (username is None) != (password is None):
             raise ValueError("give both username and password, or neither")
         self.root = Path(root)
@@ -235,6 +239,8 @@ class PackageIndex:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.host = host
         self.tls = tls
+        self.file_delay = file_delay
+        self.missing_once: set[str] = set()  # projects whose next page request gets a 404
         self.username = username
         self.password = password
         self._expected_authorization: str | None = None
@@ -280,6 +286,13 @@ class PackageIndex:
                 if not files:
                     del self._projects[project]
         (self.files_dir / project / filename).unlink(missing_ok=True)
+
+    def _fails_once(self, project: str) -> bool:
+        with self._lock:
+            if project in self.missing_once:
+                self.missing_once.discard(project)
+                return True
+            return False
 
     def projects(self) -> dict[str, list[str]]:
         """Return canonical project name -> sorted file names."""
