@@ -153,7 +153,10 @@ def run_in_container(
             ui.warning(target, message)
     store = open_store(config)
 
-    def container_settings(machine: Architecture, extra: dict[str, dict[str, str]]) -> Any:
+    def container_settings(
+        machine: Architecture, extra: dict[str, dict[str, str]]
+    ) -> dict[str, Any]:
+        """What BuildContainer and an early start both make the container from."""
         # A split build's emulated side only compiles: pip there, if at all, on demand.
         compiles_only = plan.native is not None and machine is not plan.native
         return {
