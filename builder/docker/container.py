@@ -18,7 +18,13 @@ from requests.exceptions import ReadTimeout
 from builder import background
 from builder.architectures import Architecture
 from builder.docker.archive import extract_safely, tar_directory
-from builder.docker.early_start import LABEL, EarlyStart, build_spec, discard_pending
+from builder.docker.early_start import (
+    LABEL,
+    EarlyStart,
+    build_spec,
+    discard_pending,
+    worth_starting_again,
+)
 from builder.docker.emulation import emulation_error, is_exec_format_error, is_foreign
 from builder.docker.engine import Engine
 from builder.docker.engine_socket import EngineRefusal
@@ -47,13 +53,11 @@ _DEAD_CONTAINER = "cannot exec in a deleted state"
 
 
 def start_container(container: Any, pause: float = 1.0) -> None:
-    """Start, and once more if runc failed to set the container up: it now and then loses its
-    init pipe under load ("read init-p: connection reset by peer"), and a second start works."""
+    """Start, and once more if runc failed to set the container up (worth_starting_again)."""
     try:
         container.start()
     except docker.errors.APIError as error:
-        message = str(error)
-        if "OCI runtime create failed" not in message or is_exec_format_error(message):
+        if not worth_starting_again(str(error)):
             raise
         time.sleep(pause)
         container.start()

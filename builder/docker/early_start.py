@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from builder.docker.emulation import is_exec_format_error
 from builder.docker.engine_socket import EngineRefusal, call
 
-# runc now and then loses its init pipe under load; a second start works (container.py).
-RUNC_FLAKE = "OCI runtime create failed"
 ENGINE_TIMEOUT = 120.0  # seconds for one create or start (an emulated start is slow)
 
 LABEL = "org.lambda-builder.build"
@@ -90,6 +89,12 @@ class ContainerSpec:
         return "/containers/create" + (f"?{query}" if query else ""), body
 
 
+def worth_starting_again(message: str) -> bool:
+    """runc now and then fails to set a container up under load ("read init-p: connection
+    reset by peer"), and a second start works; a binary the machine cannot run never will."""
+    return "OCI runtime create failed" in message and not is_exec_format_error(message)
+
+
 def build_spec(
     image: str,
     platform: str | None,
@@ -143,7 +148,7 @@ class EarlyStart:
         try:
             call(self.socket_path, "POST", endpoint, timeout=ENGINE_TIMEOUT)
         except EngineRefusal as refusal:
-            if RUNC_FLAKE not in refusal.message or "exec format error" in refusal.message:
+            if not worth_starting_again(refusal.message):
                 raise
             time.sleep(self._pause)
             call(self.socket_path, "POST", endpoint, timeout=ENGINE_TIMEOUT)
