@@ -140,7 +140,7 @@ class EarlyStart:
             self.container_id = str(created["Id"])
             self._start(self.container_id)
         except (EngineRefusal, OSError, ValueError, KeyError, TypeError) as error:
-            self.error = error if isinstance(error, EngineRefusal | OSError) else ValueError(error)
+            self.error = error if isinstance(error, (EngineRefusal, OSError)) else ValueError(error)
             self._remove()
 
     def _start(self, container_id: str) -> None:

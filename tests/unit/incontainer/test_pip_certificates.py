@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pip._vendor import truststore
-from pip._vendor.truststore import _api
 
 from builder.incontainer import pip_client, pip_server
 from builder.incontainer.pip_commands import PIP_SHIM
@@ -25,6 +23,17 @@ from tests.support.network_peers import PrivateCA, make_private_ca
 from tests.support.package_index import PackageIndex, hermetic_pip_env
 
 SOURCE = Path(pip_server.__file__).read_text(encoding="utf-8")
+# pip uses truststore (the TLS context whose loads are made once) from Python 3.10 on.
+with_truststore = pytest.mark.skipif(
+    sys.version_info < (3, 10), reason="pip has no truststore before Python 3.10"
+)
+
+
+def test_without_truststore_pip_runs_unpatched() -> None:
+    if sys.version_info >= (3, 10):
+        assert pip_server.load_certificates_once()
+    else:
+        assert not pip_server.load_certificates_once()
 
 
 def environment(index: PackageIndex, **ca: str) -> dict[str, str]:
@@ -57,9 +66,12 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> PrivateCA:
     return make_private_ca(tmp_path_factory.mktemp("ca"))
 
 
+@with_truststore
 def test_a_file_already_loaded_into_a_context_is_not_read_again(
     reads: list[str], ca: PrivateCA, tmp_path: Path
 ) -> None:
+    from pip._vendor import truststore
+
     assert pip_server.load_certificates_once()
     assert pip_server.load_certificates_once()  # patched once
     bundle = tmp_path / "bundle.pem"
@@ -79,9 +91,13 @@ def test_a_file_already_loaded_into_a_context_is_not_read_again(
         context.load_verify_locations(str(tmp_path / "gone.pem"))
 
 
+@with_truststore
 def test_the_default_paths_are_added_once_until_they_change(
     reads: list[str], ca: PrivateCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from pip._vendor import truststore
+    from pip._vendor.truststore import _api
+
     assert pip_server.load_certificates_once()
     monkeypatch.setenv("SSL_CERT_FILE", str(ca.ca_pem))
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
