@@ -91,9 +91,6 @@ class BuildContainer:
         self.engine = engine
         self.image = image
         self.architecture = architecture
-        self.environment = environment
-        self.network_mode = network_mode
-        self.volumes = volumes
         self.target = target
         self.ui = ui
         self.runtime = runtime

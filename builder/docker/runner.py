@@ -186,12 +186,8 @@ def run_in_container(
         extra: dict[str, dict[str, str]],
         early: EarlyStart | None = None,
     ) -> Iterator[BuildContainer]:
-        try:
-            from builder.docker.container import BuildContainer  # the SDK: not on a cache hit
-        except BaseException:
-            if early is not None:
-                early.discard()
-            raise
+        from builder.docker.container import BuildContainer  # the SDK: not on a cache hit
+
         if early is None:
             ui.step(target, f"starting a build container ({machine.value})")
         with BuildContainer(
